@@ -1,0 +1,18 @@
+"""restthumbs: signed, on-demand thumbnails for Django, served by nginx after the first hit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["thumbnail_url", "__version__"]
+
+
+def thumbnail_url(source: Any, size: str, method: str = "crop", ext: str = ".jpg") -> str:
+    """The signed URL of a thumbnail of ``source`` (a ``FieldFile`` or a relative path).
+
+    Does no I/O. See :func:`restthumbs.api.thumbnail`.
+    """
+    from .api import thumbnail_url as build
+
+    return build(source, size, method, ext)

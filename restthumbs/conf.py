@@ -1,0 +1,117 @@
+"""Every ``THUMBNAILS_*`` setting with its default, read at call time.
+
+Nothing here is evaluated at import: each property looks the setting up on
+``django.conf.settings`` when it is used, so ``override_settings`` works
+everywhere and importing restthumbs never requires configured settings.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+
+DEFAULT_STORAGE_CLASS = "django.core.files.storage.FileSystemStorage"
+DEFAULT_STORAGE_ROOT = "%(MEDIA_ROOT)s/../thumbnails/"
+DEFAULT_QUALITY = 85
+
+
+class AppSettings:
+    """Typed, lazy access to restthumbs' settings."""
+
+    @property
+    def SOURCE_STORAGE_BACKEND(self) -> str:
+        return getattr(settings, "THUMBNAILS_SOURCE_STORAGE_BACKEND", DEFAULT_STORAGE_CLASS)
+
+    @property
+    def SOURCE_ROOT(self) -> str:
+        value = getattr(settings, "THUMBNAILS_SOURCE_ROOT", None)
+        if value is None:
+            value = settings.MEDIA_ROOT
+        return os.fspath(value)
+
+    @property
+    def STORAGE_BACKEND(self) -> str:
+        return getattr(settings, "THUMBNAILS_STORAGE_BACKEND", DEFAULT_STORAGE_CLASS)
+
+    @property
+    def STORAGE_ROOT(self) -> str:
+        """The thumbnail root; ``%(MEDIA_ROOT)s`` is interpolated, then normalised."""
+        value = os.fspath(getattr(settings, "THUMBNAILS_STORAGE_ROOT", DEFAULT_STORAGE_ROOT))
+        if "%(MEDIA_ROOT)s" in value:
+            value = value % {"MEDIA_ROOT": os.fspath(settings.MEDIA_ROOT)}
+        return os.path.normpath(value) if value else value
+
+    @property
+    def STORAGE_BASE_PATH(self) -> str:
+        return getattr(settings, "THUMBNAILS_STORAGE_BASE_PATH", "/thumbnails/")
+
+    @property
+    def PROXY_BASE_URL(self) -> str:
+        return getattr(settings, "THUMBNAILS_PROXY_BASE_URL", "/")
+
+    @property
+    def RESPONSE_BACKEND(self) -> str:
+        return getattr(
+            settings, "THUMBNAILS_RESPONSE_BACKEND", "restthumbs.responses.dummy.sendfile"
+        )
+
+    @property
+    def LOCK_TIMEOUT(self) -> float:
+        return getattr(settings, "THUMBNAILS_LOCK_TIMEOUT", 10)
+
+    @property
+    def CACHE(self) -> str:
+        return getattr(settings, "THUMBNAILS_CACHE", "default")
+
+    @property
+    def KEY_PREFIX(self) -> str:
+        return getattr(settings, "THUMBNAILS_KEY_PREFIX", "restthumbs")
+
+    @property
+    def SECRET_KEY(self) -> str | bytes | None:
+        return getattr(settings, "THUMBNAILS_SECRET_KEY", None)
+
+    @property
+    def SECRET_KEY_FALLBACKS(self) -> list[str | bytes]:
+        return list(getattr(settings, "THUMBNAILS_SECRET_KEY_FALLBACKS", []))
+
+    @property
+    def MAX_SIZE(self) -> int:
+        return getattr(settings, "THUMBNAILS_MAX_SIZE", 4096)
+
+    @property
+    def MAX_SOURCE_PIXELS(self) -> int:
+        return getattr(settings, "THUMBNAILS_MAX_SOURCE_PIXELS", 120_000_000)
+
+    @property
+    def MAX_SOURCE_BYTES(self) -> int:
+        return getattr(settings, "THUMBNAILS_MAX_SOURCE_BYTES", 104_857_600)
+
+    @property
+    def ALLOWED_SIZES(self) -> list[str] | None:
+        value = getattr(settings, "THUMBNAILS_ALLOWED_SIZES", None)
+        return None if value is None else list(value)
+
+    @property
+    def CACHE_MAX_AGE(self) -> int:
+        return getattr(settings, "THUMBNAILS_CACHE_MAX_AGE", 2_592_000)
+
+    @property
+    def QUALITY(self) -> int | dict[str, int]:
+        return getattr(settings, "THUMBNAILS_QUALITY", DEFAULT_QUALITY)
+
+    @property
+    def UPSCALE(self) -> bool:
+        return bool(getattr(settings, "THUMBNAILS_UPSCALE", False))
+
+    def quality_for(self, format_name: str) -> int:
+        """The encoder quality for a Pillow format name (``"JPEG"``, ``"WEBP"``...)."""
+        value: Any = self.QUALITY
+        if isinstance(value, dict):
+            return int(value.get(format_name.lower(), DEFAULT_QUALITY))
+        return int(value)
+
+
+app_settings = AppSettings()

@@ -1,0 +1,20 @@
+"""What this server agrees to render: size limits, allowed sizes, encodable formats."""
+
+from __future__ import annotations
+
+from .conf import app_settings
+from .exceptions import InvalidSpec, SizeNotAllowed
+from .processors import can_encode
+from .spec import ThumbnailSpec
+
+
+def enforce(spec: ThumbnailSpec) -> None:
+    """Raise :class:`SizeNotAllowed` or :class:`InvalidSpec` if ``spec`` is refused."""
+    max_size = app_settings.MAX_SIZE
+    if (spec.width or 0) > max_size or (spec.height or 0) > max_size:
+        raise SizeNotAllowed(f"Size {spec.size} is over THUMBNAILS_MAX_SIZE ({max_size}).")
+    allowed = app_settings.ALLOWED_SIZES
+    if allowed is not None and spec.size not in allowed:
+        raise SizeNotAllowed(f"Size {spec.size} is not in THUMBNAILS_ALLOWED_SIZES.")
+    if not can_encode(spec.format):
+        raise InvalidSpec(f"This server cannot write {spec.format} ({spec.ext}) thumbnails.")

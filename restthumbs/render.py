@@ -1,0 +1,156 @@
+"""Make sure a thumbnail exists: exists, lock, render, save.
+
+Shared by the view and the management commands; knows nothing of requests or
+responses. The flow for a name that is not stored yet:
+
+- take the cache lock (``cache.add``); if the cache is down, log and render
+  without it (an unreachable cache must never fail a request);
+- if another worker holds the lock, poll the storage (bounded by
+  ``THUMBNAILS_LOCK_TIMEOUT``) until the file appears, taking over the lock if
+  it is released without a file; give up with :class:`ThumbnailBusy`;
+- read the source once, render, write atomically, send ``thumbnail_rendered``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.files.storage import Storage
+
+from .conf import app_settings
+from .exceptions import SourceNotFound, SourceTooLarge, StorageWriteError, ThumbnailBusy
+from .locks import CacheLock, LockUnavailable, lock_key
+from .processors import render as render_image
+from .signals import thumbnail_rendered
+from .spec import ThumbnailSpec
+from .storage import save_atomically, source_storage, thumbnail_storage
+
+logger = logging.getLogger("restthumbs")
+
+#: First and largest pause between two looks at the storage while another worker renders.
+POLL_START = 0.02
+POLL_MAX = 0.25
+
+
+@dataclass(frozen=True)
+class Result:
+    """Where the thumbnail is, and whether this call rendered it."""
+
+    name: str
+    storage: Storage
+    rendered: bool
+    duration: float = 0.0
+    waited: float = 0.0
+
+
+def ensure_thumbnail(spec: ThumbnailSpec, secret: str) -> Result:
+    """Return the stored thumbnail for ``spec``, rendering it if needed."""
+    storage = thumbnail_storage()
+    name = spec.name(secret)
+    if storage.exists(name):
+        return Result(name, storage, rendered=False)
+
+    timeout = float(app_settings.LOCK_TIMEOUT)
+    lock = CacheLock(app_settings.CACHE, lock_key(app_settings.KEY_PREFIX, name), timeout)
+    waited = 0.0
+    try:
+        if not _acquire(lock, name):
+            waited = _wait_for(lock, storage, name, timeout)
+            if not lock.held:
+                return Result(name, storage, rendered=False, waited=waited)
+            if storage.exists(name):  # rendered between our last look and the takeover
+                lock.release()
+                return Result(name, storage, rendered=False, waited=waited)
+        duration = _render_and_save(spec, storage, name)
+    finally:
+        lock.release()
+    return Result(name, storage, rendered=True, duration=duration, waited=waited)
+
+
+def _acquire(lock: CacheLock, name: str) -> bool:
+    """Take the lock; ``True`` also when the cache is down (render unlocked)."""
+    try:
+        return lock.acquire()
+    except LockUnavailable as e:
+        logger.warning(
+            "Lock cache %r unreachable (%s); rendering %s without the lock.",
+            lock.cache_alias,
+            e,
+            name,
+            extra={"thumbnail": name, "reason": "lock_unavailable"},
+        )
+        return True
+
+
+def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> float:
+    """Poll until the file appears (return) or the lock is free and ours (return)."""
+    start = time.monotonic()
+    deadline = start + timeout
+    pause = POLL_START
+    while True:
+        time.sleep(pause)
+        pause = min(pause * 1.5, POLL_MAX)
+        if storage.exists(name):
+            return time.monotonic() - start
+        try:
+            if lock.acquire():  # the holder finished without a file, failed, or expired
+                return time.monotonic() - start
+        except LockUnavailable:
+            lock.held = True  # the cache went away: render unlocked, as on first try
+            return time.monotonic() - start
+        if time.monotonic() >= deadline:
+            raise ThumbnailBusy(retry_after=max(1, math.ceil(timeout / 2)))
+
+
+def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
+    start = time.perf_counter()
+    source = source_storage()
+    try:
+        fp = source.open(spec.source_path, "rb")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
+        raise SourceNotFound() from e
+    except OSError as e:
+        # Storages raise OSError subclasses for a missing key too (and
+        # SuspiciousFileOperation is not an OSError: the spec already refused escapes).
+        raise SourceNotFound() from e
+    with fp:
+        limit = app_settings.MAX_SOURCE_BYTES
+        size = _size_of(fp)
+        if size is not None and size > limit:
+            raise SourceTooLarge(f"The source image is {size} bytes, over the limit of {limit}.")
+        data = render_image(
+            fp,
+            spec,
+            upscale=app_settings.UPSCALE,
+            quality=app_settings.quality_for(spec.format),
+            max_pixels=app_settings.MAX_SOURCE_PIXELS,
+        )
+    try:
+        save_atomically(storage, name, data)
+    except OSError as e:
+        raise StorageWriteError(f"The thumbnail could not be stored: {e.strerror or e}") from e
+    duration = time.perf_counter() - start
+    thumbnail_rendered.send(
+        sender=ThumbnailSpec,
+        spec=spec,
+        source_path=spec.source_path,
+        thumbnail_path=name,
+        duration=duration,
+    )
+    logger.info(
+        "Rendered %s in %.1f ms",
+        name,
+        duration * 1000,
+        extra={"thumbnail": name, "source": spec.source_path, "duration": duration},
+    )
+    return duration
+
+
+def _size_of(fp: object) -> int | None:
+    try:
+        return int(fp.size)  # type: ignore[attr-defined]
+    except Exception:
+        return None

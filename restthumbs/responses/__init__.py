@@ -1,0 +1,35 @@
+"""Response backends: each module's ``sendfile`` turns a stored thumbnail into a response.
+
+The signature is ``sendfile(request, storage, name, content_type) -> HttpResponse``.
+Backends add no caching headers; the view does, uniformly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from ..conf import app_settings
+
+if TYPE_CHECKING:
+    from django.core.files.storage import Storage
+    from django.http import HttpRequest, HttpResponse
+
+    SendFile = Callable[[HttpRequest, Storage, str, str], HttpResponse]
+
+
+def get_backend(path: str | None = None) -> SendFile:
+    """Import the backend named by ``THUMBNAILS_RESPONSE_BACKEND`` (or ``path``)."""
+    path = path or app_settings.RESPONSE_BACKEND
+    try:
+        backend = import_string(path)
+    except ImportError as e:
+        raise ImproperlyConfigured(
+            f"THUMBNAILS_RESPONSE_BACKEND={path!r} cannot be imported: {e}"
+        ) from e
+    if not callable(backend):
+        raise ImproperlyConfigured(f"THUMBNAILS_RESPONSE_BACKEND={path!r} is not callable.")
+    return backend  # type: ignore[no-any-return]

@@ -1,0 +1,60 @@
+"""Sign and verify thumbnail specifications.
+
+The secret of a thumbnail is the lowercase hex HMAC-SHA256 of
+``"<source_path>\\0<size>\\0<method>\\0<ext>"`` computed by Django's
+:func:`~django.utils.crypto.salted_hmac` with the salt ``"restthumbs.signing"``
+and the current key. Verification accepts the current key and every fallback
+(key rotation) and always compares in constant time. Reads settings, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .conf import app_settings
+from .exceptions import BadSignature
+from .spec import ThumbnailSpec
+
+KEY_SALT = "restthumbs.signing"
+SECRET_LENGTH = 64
+_SECRET_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _keys() -> list[str | bytes]:
+    """The signing key first, then the fallbacks accepted for verification."""
+    key = app_settings.SECRET_KEY
+    if key:
+        return [key, *app_settings.SECRET_KEY_FALLBACKS]
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def _message(spec: ThumbnailSpec) -> str:
+    return "\x00".join((spec.source_path, spec.size, spec.method, spec.ext))
+
+
+def sign(spec: ThumbnailSpec, key: str | bytes | None = None) -> str:
+    """Return the secret of ``spec`` under ``key`` (default: the current key)."""
+    if key is None:
+        key = _keys()[0]
+    return salted_hmac(KEY_SALT, _message(spec), secret=key, algorithm="sha256").hexdigest()
+
+
+def verify(spec: ThumbnailSpec, secret: str) -> None:
+    """Raise :class:`BadSignature` unless ``secret`` signs ``spec`` under some key.
+
+    Only the canonical spelling (64 lowercase hex digits) is accepted, so every
+    thumbnail has exactly one URL.
+    """
+    if not _SECRET_RE.match(secret):
+        raise BadSignature()
+    message = _message(spec)
+    valid = False
+    for key in _keys():
+        expected = salted_hmac(KEY_SALT, message, secret=key, algorithm="sha256").hexdigest()
+        # No early exit: every key is tried, so timing says nothing about which matched.
+        valid |= constant_time_compare(expected, secret)
+    if not valid:
+        raise BadSignature()

@@ -1,0 +1,149 @@
+"""Parse and format thumbnail specifications.
+
+A thumbnail name is ``<source_path>/<size>/<method>/<secret>.<ext>``:
+
+- ``source_path``: relative to the source storage, Unicode allowed, never
+  absolute, never with ``.``/``..``/empty segments, backslashes or NUL;
+- ``size``: ``WxH``, ``Wx`` or ``xH`` with canonical positive integers;
+- ``method``: ``crop``, ``scale`` or ``smart``;
+- ``ext``: ``jpg``, ``jpeg``, ``png``, ``webp``, ``gif`` or ``avif``, lower case.
+
+Every thumbnail has exactly one spelling, so anything else is refused here.
+This module does no I/O and reads no settings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .exceptions import InvalidSourcePath, InvalidSpec, NotAThumbnailURL
+
+METHODS = ("crop", "scale", "smart")
+
+#: URL extension -> Pillow format name.
+EXTENSIONS: dict[str, str] = {
+    "jpg": "JPEG",
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "avif": "AVIF",
+}
+
+CONTENT_TYPES: dict[str, str] = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "AVIF": "image/avif",
+}
+
+_SIZE_RE = re.compile(r"^(?:([1-9][0-9]{0,8})x([1-9][0-9]{0,8})|([1-9][0-9]{0,8})x|x([1-9][0-9]{0,8}))$")
+
+
+@dataclass(frozen=True)
+class ThumbnailSpec:
+    """What to render: a validated source path, box, method and output extension."""
+
+    source_path: str
+    width: int | None
+    height: int | None
+    method: str
+    ext: str
+
+    @property
+    def size(self) -> str:
+        """The canonical size string (``"100x100"``, ``"100x"``, ``"x100"``)."""
+        return f"{self.width or ''}x{self.height or ''}"
+
+    @property
+    def format(self) -> str:
+        """The Pillow format name of the output."""
+        return EXTENSIONS[self.ext]
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.format]
+
+    def name(self, secret: str) -> str:
+        """The storage name (and URL path below the prefix) for ``secret``."""
+        return f"{self.source_path}/{self.size}/{self.method}/{secret}.{self.ext}"
+
+    @property
+    def directory(self) -> str:
+        """The storage directory holding every thumbnail of this source."""
+        return self.source_path
+
+
+def parse_size(size: str) -> tuple[int | None, int | None]:
+    """Parse ``WxH``/``Wx``/``xH`` into ``(width, height)``; ``None`` for a free side."""
+    match = _SIZE_RE.match(size)
+    if match is None:
+        raise InvalidSpec(f"Invalid size {size!r}: expected WxH, Wx or xH with positive integers.")
+    w, h, w_only, h_only = match.groups()
+    if w is not None:
+        return int(w), int(h)
+    if w_only is not None:
+        return int(w_only), None
+    return None, int(h_only)
+
+
+def normalize_ext(ext: str) -> str:
+    """Accept ``".jpg"`` or ``"jpg"`` (as the template tag does) and validate it."""
+    value = ext[1:] if ext.startswith(".") else ext
+    if value not in EXTENSIONS:
+        raise InvalidSpec(
+            f"Invalid extension {ext!r}: expected one of {', '.join(EXTENSIONS)} (lower case)."
+        )
+    return value
+
+
+def validate_method(method: str) -> str:
+    if method not in METHODS:
+        raise InvalidSpec(f"Invalid method {method!r}: expected one of {', '.join(METHODS)}.")
+    return method
+
+
+def validate_source_path(path: str) -> str:
+    """Refuse any path that is not a plain relative path inside the storage."""
+    if not path:
+        raise InvalidSourcePath("Empty source path.")
+    if "\x00" in path or "\\" in path:
+        raise InvalidSourcePath("Source path contains a forbidden character.")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise InvalidSourcePath("Source path must be relative.")
+    for segment in path.split("/"):
+        if segment in ("", ".", ".."):
+            raise InvalidSourcePath("Source path has an empty, '.' or '..' segment.")
+    return path
+
+
+def build_spec(source_path: str, size: str, method: str, ext: str) -> ThumbnailSpec:
+    """Validate each part and return the spec; raises a :class:`ThumbnailError`."""
+    width, height = parse_size(size)
+    return ThumbnailSpec(
+        source_path=validate_source_path(source_path),
+        width=width,
+        height=height,
+        method=validate_method(method),
+        ext=normalize_ext(ext),
+    )
+
+
+def parse_name(name: str) -> tuple[ThumbnailSpec, str]:
+    """Split a decoded URL path (below the prefix) into ``(spec, secret)``.
+
+    The secret is returned as written; verifying it is :mod:`restthumbs.signing`'s job.
+    """
+    parts = name.rsplit("/", 3)
+    if len(parts) != 4:
+        raise NotAThumbnailURL()
+    source_path, size, method, filename = parts
+    secret, dot, ext = filename.rpartition(".")
+    if not dot:
+        raise NotAThumbnailURL()
+    if ext not in EXTENSIONS:
+        raise InvalidSpec(f"Invalid extension {ext!r}.")
+    spec = build_spec(source_path, size, method, ext)
+    return spec, secret
