@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["thumbnail_url", "__version__"]
+__all__ = ["__version__", "thumbnail_url"]
 
 
 def thumbnail_url(source: Any, size: str, method: str = "crop", ext: str = ".jpg") -> str:

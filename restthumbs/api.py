@@ -14,7 +14,7 @@ from .spec import ThumbnailSpec, build_spec
 class Thumbnail:
     """What ``{% thumbnail ... as thumb %}`` binds: ``thumb.url``; ``{{ thumb }}`` is the URL."""
 
-    __slots__ = ("spec", "name", "url")
+    __slots__ = ("name", "spec", "url")
 
     def __init__(self, spec: ThumbnailSpec | None, name: str, url: str) -> None:
         self.spec = spec

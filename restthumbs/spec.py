@@ -91,7 +91,7 @@ def parse_size(size: str) -> tuple[int | None, int | None]:
 
 def normalize_ext(ext: str) -> str:
     """Accept ``".jpg"`` or ``"jpg"`` (as the template tag does) and validate it."""
-    value = ext[1:] if ext.startswith(".") else ext
+    value = ext.removeprefix(".")
     if value not in EXTENSIONS:
         raise InvalidSpec(
             f"Invalid extension {ext!r}: expected one of {', '.join(EXTENSIONS)} (lower case)."

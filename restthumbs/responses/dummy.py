@@ -8,7 +8,7 @@ and answers conditional GETs with 304. On a local filesystem this costs one
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import timezone
 
 from django.core.files.storage import Storage
 from django.http import FileResponse, HttpRequest, HttpResponse

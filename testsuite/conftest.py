@@ -1,0 +1,83 @@
+"""Shared fixtures: per-test source and thumbnail directories, image writers, spec helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.core.cache import caches
+from django.test import Client, override_settings
+from PIL import Image
+
+from restthumbs.storage import _instantiate
+
+from . import images
+
+
+@pytest.fixture(autouse=True)
+def media(tmp_path: Path) -> Iterator[Path]:
+    """Point the source root at ``tmp_path/media`` and thumbnails at ``tmp_path/thumbnails``.
+
+    Yields the source directory; the thumbnail directory is its sibling ``thumbnails``.
+    """
+    source = tmp_path / "media"
+    thumbs = tmp_path / "thumbnails"
+    source.mkdir()
+    with override_settings(MEDIA_ROOT=str(source), THUMBNAILS_STORAGE_ROOT=str(thumbs)):
+        _instantiate.cache_clear()
+        caches["default"].clear()
+        yield source
+    _instantiate.cache_clear()
+
+
+@pytest.fixture
+def thumbs_dir(media: Path) -> Path:
+    return media.parent / "thumbnails"
+
+
+@pytest.fixture
+def write_source(media: Path) -> Callable[..., Path]:
+    """``write_source("a/b.jpg", data_or_image, format=..., **params)`` -> the file's path."""
+
+    def write(name: str, content: bytes | Image.Image | None = None, format: str | None = None, **params: object) -> Path:
+        path = media / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content is None:
+            content = images.photo()
+        if isinstance(content, Image.Image):
+            fmt = format or {".png": "PNG", ".gif": "GIF", ".webp": "WEBP"}.get(path.suffix.lower(), "JPEG")
+            content = images.encode(content, fmt, **params)
+        path.write_bytes(content)
+        return path
+
+    return write
+
+
+class ClosingClient(Client):
+    """A test client that closes every response at teardown, as a WSGI server does.
+
+    Streaming responses hold the thumbnail file open until closed; without
+    this, ``-W error`` turns the unclosed file into a failure.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.responses: list[object] = []
+
+    def request(self, **request: object):  # type: ignore[no-untyped-def]
+        response = super().request(**request)
+        self.responses.append(response)
+        return response
+
+    def close_all(self) -> None:
+        for response in self.responses:
+            response.close()  # type: ignore[attr-defined]
+        self.responses.clear()
+
+
+@pytest.fixture
+def client() -> Iterator[ClosingClient]:
+    c = ClosingClient()
+    yield c
+    c.close_all()
