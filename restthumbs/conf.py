@@ -39,8 +39,8 @@ class AppSettings:
     def STORAGE_ROOT(self) -> str:
         """The thumbnail root; ``%(MEDIA_ROOT)s`` is interpolated, then normalised."""
         value = os.fspath(getattr(settings, "THUMBNAILS_STORAGE_ROOT", DEFAULT_STORAGE_ROOT))
-        if "%(MEDIA_ROOT)s" in value:
-            value = value % {"MEDIA_ROOT": os.fspath(settings.MEDIA_ROOT)}
+        # str.replace, not %-formatting: a literal "%" elsewhere in the path must survive.
+        value = value.replace("%(MEDIA_ROOT)s", os.fspath(settings.MEDIA_ROOT))
         return os.path.normpath(value) if value else value
 
     @property

@@ -32,12 +32,25 @@ class CacheLock:
         self.held = False
 
     def acquire(self) -> bool:
-        """Try once; ``True`` if this instance now holds the lock."""
+        """Try to take the lock, without waiting; ``True`` if this instance now holds it.
+
+        Some clients report an unreachable server as a failed ``add`` instead of
+        raising (pymemcache with ``ignore_exc``, or while it waits to retry a
+        failed server). So a failed ``add`` must show a holder: if the key still
+        cannot be read after a second ``add``, the cache is treated as unreachable.
+        """
+        self.held = False
         try:
-            self.held = bool(caches[self.cache_alias].add(self.key, self.token, self.timeout))
+            cache = caches[self.cache_alias]
+            for _ in range(2):
+                if cache.add(self.key, self.token, self.timeout):
+                    self.held = True
+                    return True
+                if cache.get(self.key) is not None:
+                    return False
         except Exception as e:  # every cache client raises its own connection errors
             raise LockUnavailable(f"{type(e).__name__}: {e}") from e
-        return self.held
+        raise LockUnavailable("the cache neither stores the lock nor shows its holder")
 
     def is_free(self) -> bool:
         try:

@@ -75,14 +75,18 @@ def _acquire(lock: CacheLock, name: str) -> bool:
     try:
         return lock.acquire()
     except LockUnavailable as e:
-        logger.warning(
-            "Lock cache %r unreachable (%s); rendering %s without the lock.",
-            lock.cache_alias,
-            e,
-            name,
-            extra={"thumbnail": name, "reason": "lock_unavailable"},
-        )
+        _log_unavailable(lock, name, e)
         return True
+
+
+def _log_unavailable(lock: CacheLock, name: str, error: LockUnavailable) -> None:
+    logger.warning(
+        "Lock cache %r unreachable (%s); rendering %s without the lock.",
+        lock.cache_alias,
+        error,
+        name,
+        extra={"thumbnail": name, "reason": "lock_unavailable"},
+    )
 
 
 def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> float:
@@ -98,8 +102,9 @@ def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> f
         try:
             if lock.acquire():  # the holder finished without a file, failed, or expired
                 return time.monotonic() - start
-        except LockUnavailable:
+        except LockUnavailable as e:
             lock.held = True  # the cache went away: render unlocked, as on first try
+            _log_unavailable(lock, name, e)
             return time.monotonic() - start
         if time.monotonic() >= deadline:
             raise ThumbnailBusy(retry_after=max(1, math.ceil(timeout / 2)))

@@ -48,7 +48,7 @@ def verify(spec: ThumbnailSpec, secret: str) -> None:
     Only the canonical spelling (64 lowercase hex digits) is accepted, so every
     thumbnail has exactly one URL.
     """
-    if not _SECRET_RE.match(secret):
+    if not _SECRET_RE.fullmatch(secret):
         raise BadSignature()
     message = _message(spec)
     valid = False

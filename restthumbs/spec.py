@@ -78,7 +78,7 @@ class ThumbnailSpec:
 
 def parse_size(size: str) -> tuple[int | None, int | None]:
     """Parse ``WxH``/``Wx``/``xH`` into ``(width, height)``; ``None`` for a free side."""
-    match = _SIZE_RE.match(size)
+    match = _SIZE_RE.fullmatch(size)  # not .match: "$" also matches before a final "\n"
     if match is None:
         raise InvalidSpec(f"Invalid size {size!r}: expected WxH, Wx or xH with positive integers.")
     w, h, w_only, h_only = match.groups()

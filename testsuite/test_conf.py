@@ -1,0 +1,192 @@
+"""Tests for :mod:`restthumbs.conf`: the defaults of CONTRACT.md, read at call time.
+
+The table below is the contract's settings table, written out so that a change
+of any default is a visible, deliberate change of this file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from restthumbs.conf import AppSettings, app_settings
+
+MEDIA_ROOT = "/srv/site/media"
+
+#: (setting, the contract's default as app_settings returns it with MEDIA_ROOT above).
+CONTRACT_DEFAULTS: list[tuple[str, Any]] = [
+    ("THUMBNAILS_SOURCE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+    ("THUMBNAILS_SOURCE_ROOT", MEDIA_ROOT),  # MEDIA_ROOT
+    ("THUMBNAILS_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+    ("THUMBNAILS_STORAGE_ROOT", "/srv/site/thumbnails"),  # '%(MEDIA_ROOT)s/../thumbnails/'
+    ("THUMBNAILS_STORAGE_BASE_PATH", "/thumbnails/"),
+    ("THUMBNAILS_PROXY_BASE_URL", "/"),
+    ("THUMBNAILS_RESPONSE_BACKEND", "restthumbs.responses.dummy.sendfile"),
+    ("THUMBNAILS_LOCK_TIMEOUT", 10),
+    ("THUMBNAILS_CACHE", "default"),
+    ("THUMBNAILS_KEY_PREFIX", "restthumbs"),
+    ("THUMBNAILS_SECRET_KEY", None),
+    ("THUMBNAILS_MAX_SIZE", 4096),
+    ("THUMBNAILS_MAX_SOURCE_PIXELS", 120_000_000),
+    ("THUMBNAILS_MAX_SOURCE_BYTES", 104_857_600),
+    ("THUMBNAILS_ALLOWED_SIZES", None),
+    ("THUMBNAILS_CACHE_MAX_AGE", 2_592_000),
+    ("THUMBNAILS_QUALITY", 85),
+    ("THUMBNAILS_UPSCALE", False),
+    ("THUMBNAILS_SECRET_KEY_FALLBACKS", []),
+]
+
+#: (setting, value given, value app_settings returns).
+OVERRIDES: list[tuple[str, Any, Any]] = [
+    ("THUMBNAILS_SOURCE_STORAGE_BACKEND", "sources", "sources"),
+    ("THUMBNAILS_SOURCE_ROOT", "/data/images", "/data/images"),
+    (
+        "THUMBNAILS_STORAGE_BACKEND",
+        "storages.backends.s3.S3Storage",
+        "storages.backends.s3.S3Storage",
+    ),
+    ("THUMBNAILS_STORAGE_ROOT", "/var/cache/thumbs", "/var/cache/thumbs"),
+    ("THUMBNAILS_STORAGE_BASE_PATH", "/protected/", "/protected/"),
+    ("THUMBNAILS_PROXY_BASE_URL", "https://thumbs.example.com/", "https://thumbs.example.com/"),
+    (
+        "THUMBNAILS_RESPONSE_BACKEND",
+        "restthumbs.responses.nginx.sendfile",
+        "restthumbs.responses.nginx.sendfile",
+    ),
+    ("THUMBNAILS_LOCK_TIMEOUT", 2.5, 2.5),
+    ("THUMBNAILS_CACHE", "locks", "locks"),
+    ("THUMBNAILS_KEY_PREFIX", "site1", "site1"),
+    ("THUMBNAILS_SECRET_KEY", "thumbs-key", "thumbs-key"),
+    ("THUMBNAILS_MAX_SIZE", 1024, 1024),
+    ("THUMBNAILS_MAX_SOURCE_PIXELS", 1_000_000, 1_000_000),
+    ("THUMBNAILS_MAX_SOURCE_BYTES", 1024, 1024),
+    ("THUMBNAILS_ALLOWED_SIZES", ("100x100", "64x"), ["100x100", "64x"]),
+    ("THUMBNAILS_CACHE_MAX_AGE", 0, 0),
+    ("THUMBNAILS_QUALITY", {"jpeg": 90, "webp": 70}, {"jpeg": 90, "webp": 70}),
+    ("THUMBNAILS_UPSCALE", True, True),
+    ("THUMBNAILS_SECRET_KEY_FALLBACKS", ("a", "b"), ["a", "b"]),
+]
+
+
+def _attr(setting: str) -> str:
+    return setting.removeprefix("THUMBNAILS_")
+
+
+@contextmanager
+def unset(*names: str) -> Iterator[None]:
+    """Remove settings for the block (the test settings and fixtures set some of them)."""
+    with override_settings():
+        for name in names:
+            if hasattr(settings, name):
+                delattr(settings, name)
+        yield
+
+
+@pytest.fixture
+def contract_defaults() -> Iterator[None]:
+    with override_settings(MEDIA_ROOT=MEDIA_ROOT), unset(*(name for name, _ in CONTRACT_DEFAULTS)):
+        yield
+
+
+def test_the_table_lists_every_setting_of_app_settings() -> None:
+    """A setting added to conf.py must be added to the contract (and to this table)."""
+    properties = {name for name, value in vars(AppSettings).items() if isinstance(value, property)}
+    assert {f"THUMBNAILS_{name}" for name in properties} == {name for name, _ in CONTRACT_DEFAULTS}
+    assert {name for name, _, _ in OVERRIDES} == {name for name, _ in CONTRACT_DEFAULTS}
+
+
+@pytest.mark.parametrize(("setting", "default"), CONTRACT_DEFAULTS)
+def test_contract_default(contract_defaults: None, setting: str, default: Any) -> None:
+    assert not hasattr(settings, setting)
+    value = getattr(app_settings, _attr(setting))
+    assert value == default
+    assert type(value) is type(default)
+
+
+@pytest.mark.parametrize(("setting", "given", "expected"), OVERRIDES)
+def test_follows_override_settings(setting: str, given: Any, expected: Any) -> None:
+    with override_settings(**{setting: given}):
+        assert getattr(app_settings, _attr(setting)) == expected
+    assert getattr(app_settings, _attr(setting)) != expected
+
+
+def test_source_root_follows_media_root() -> None:
+    with unset("THUMBNAILS_SOURCE_ROOT"), override_settings(MEDIA_ROOT="/a/media"):
+        assert app_settings.SOURCE_ROOT == "/a/media"
+    with unset("THUMBNAILS_SOURCE_ROOT"), override_settings(MEDIA_ROOT="/b/media"):
+        assert app_settings.SOURCE_ROOT == "/b/media"
+
+
+def test_roots_accept_path_objects() -> None:
+    with override_settings(
+        THUMBNAILS_SOURCE_ROOT=Path("/data/src"), THUMBNAILS_STORAGE_ROOT=Path("/data/thumbs")
+    ):
+        assert app_settings.SOURCE_ROOT == "/data/src"
+        assert app_settings.STORAGE_ROOT == "/data/thumbs"
+
+
+@pytest.mark.parametrize(
+    ("media_root", "storage_root", "expected"),
+    [
+        ("/srv/site/media", "%(MEDIA_ROOT)s/../thumbnails/", "/srv/site/thumbnails"),
+        ("/srv/site/media/", "%(MEDIA_ROOT)s/../thumbnails/", "/srv/site/thumbnails"),
+        ("/srv/site/media", "%(MEDIA_ROOT)s/../cache/thumbs/", "/srv/site/cache/thumbs"),
+        ("/srv/site/media", "%(MEDIA_ROOT)s_thumbs", "/srv/site/media_thumbs"),
+        (Path("/srv/p/media"), "%(MEDIA_ROOT)s/../t", "/srv/p/t"),
+        ("/srv/site/media", "/var//cache/./thumbs/", "/var/cache/thumbs"),
+        ("/srv/site/media", "/var/cache/x/../thumbs", "/var/cache/thumbs"),
+    ],
+)
+def test_storage_root_interpolates_media_root_and_normalises(
+    media_root: str | Path, storage_root: str, expected: str
+) -> None:
+    with override_settings(MEDIA_ROOT=media_root, THUMBNAILS_STORAGE_ROOT=storage_root):
+        assert app_settings.STORAGE_ROOT == expected
+
+
+def test_default_storage_root_is_a_sibling_of_the_media_dir(media: Path) -> None:
+    """With the test settings' MEDIA_ROOT (a fixture dir), thumbnails go next to it."""
+    with unset("THUMBNAILS_STORAGE_ROOT"):
+        assert app_settings.STORAGE_ROOT == os.fspath(media.parent / "thumbnails")
+
+
+@pytest.mark.parametrize("format_name", ["JPEG", "WEBP", "AVIF", "PNG", "GIF"])
+def test_quality_for_with_an_int(format_name: str) -> None:
+    with override_settings(THUMBNAILS_QUALITY=70):
+        assert app_settings.quality_for(format_name) == 70
+    with unset("THUMBNAILS_QUALITY"):
+        assert app_settings.quality_for(format_name) == 85
+
+
+@pytest.mark.parametrize(
+    ("format_name", "expected"),
+    [("JPEG", 90), ("WEBP", 75), ("AVIF", 60), ("PNG", 85), ("GIF", 85)],
+)
+def test_quality_for_with_a_dict(format_name: str, expected: int) -> None:
+    """Formats missing from the dict keep the default quality."""
+    with override_settings(THUMBNAILS_QUALITY={"jpeg": 90, "webp": 75, "avif": 60}):
+        assert app_settings.quality_for(format_name) == expected
+
+
+def test_importing_conf_reads_no_settings() -> None:
+    """Settings are read when used: a fresh import in a process without settings succeeds."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.environ.pop('DJANGO_SETTINGS_MODULE', None)\n"
+        "import restthumbs, restthumbs.conf, restthumbs.spec, restthumbs.signing\n"
+        "from django.conf import settings; assert not settings.configured\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
