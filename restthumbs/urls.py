@@ -12,5 +12,6 @@ from .views import serve
 app_name = "restthumbs"
 
 urlpatterns = [
-    re_path(r"^(?P<path>.+/[^/]+/[^/]+/[^/]*\.[^/.]+)$", serve, name="thumbnail"),
+    # Empty size or method segments (``a.jpg/100x100//s.jpg``) reach the view too: no-store.
+    re_path(r"^(?P<path>.+/[^/]*/[^/]*/[^/]*\.[^/.]+)$", serve, name="thumbnail"),
 ]

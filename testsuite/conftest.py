@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client, override_settings
 from PIL import Image
 
@@ -71,8 +73,14 @@ class ClosingClient(Client):
         return response
 
     def close_all(self) -> None:
-        for response in self.responses:
-            response.close()  # type: ignore[attr-defined]
+        # As Django's Client does: closing sends request_finished, whose
+        # close_old_connections must not touch the test database.
+        request_finished.disconnect(close_old_connections)
+        try:
+            for response in self.responses:
+                response.close()  # type: ignore[attr-defined]
+        finally:
+            request_finished.connect(close_old_connections)
         self.responses.clear()
 
 
