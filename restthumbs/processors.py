@@ -175,6 +175,10 @@ def _orientation(im: Image.Image) -> int:
 def _normalize_mode(im: Image.Image) -> Image.Image:
     """Bring any source mode to one of RGB, RGBA, L, LA."""
     mode = im.mode
+    if mode in ("1", "L", "RGB") and "transparency" in im.info:
+        # A tRNS colour key: make it a real alpha channel, or resampling blends
+        # the key colour into its neighbours and encoding drops it.
+        return im.convert("RGBA" if mode == "RGB" else "LA")
     if mode in ("RGB", "RGBA", "L", "LA"):
         return im
     if mode in ("P", "PA"):
@@ -231,6 +235,16 @@ def _flatten(im: Image.Image) -> Image.Image:
     return background
 
 
+def _icc_fits(icc_profile: bytes, mode: str, format_name: str) -> bool:
+    """Whether the profile's colour space (ICC header bytes 16-20) is the one written.
+
+    A CMYK source's CMYK profile must not be attached to the RGB pixels it was
+    converted to; WEBP and AVIF store greyscale as RGB.
+    """
+    grey = mode in ("L", "LA") and format_name not in ("WEBP", "AVIF")
+    return icc_profile[16:20] == (b"GRAY" if grey else b"RGB ")
+
+
 def encode(im: Image.Image, format_name: str, quality: int, icc_profile: bytes | None) -> bytes:
     params: dict[str, object] = {}
     if format_name == "JPEG":
@@ -242,7 +256,9 @@ def encode(im: Image.Image, format_name: str, quality: int, icc_profile: bytes |
         params.update(quality=quality)
     elif format_name == "PNG":
         params.update(compress_level=6)
-    if icc_profile and format_name != "GIF":
+    elif format_name == "GIF" and im.mode == "LA":
+        im = im.convert("RGBA")  # Pillow's GIF writer turns LA into L, dropping the alpha
+    if icc_profile and format_name != "GIF" and _icc_fits(icc_profile, im.mode, format_name):
         params["icc_profile"] = icc_profile
     im.info = {}  # nothing from the source (EXIF, GPS, comments, XMP) reaches the output
     buffer = io.BytesIO()
@@ -272,6 +288,13 @@ def render(
         raise SourceTooLarge(f"The source image is too large: {e}") from e
     except Exception as e:  # truncated or corrupt data surfaces here, as many types
         raise BadSourceImage(f"The source image cannot be decoded: {e}") from e
+    width, height = thumb_plan.size
+    if width * height > max_pixels:
+        # With upscaling, ``Wx``/``xH`` on a source of extreme aspect ratio asks for
+        # an unbounded free side (1x1000 at 4096x is 4096x4096000): refuse, as for a bomb.
+        raise SourceTooLarge(
+            f"The thumbnail would have {width * height} pixels, over the limit of {max_pixels}."
+        )
     if spec.method == "smart":
         thumb_plan = Plan(thumb_plan.size, smart_box(im, thumb_plan.box))
     out = im.resize(

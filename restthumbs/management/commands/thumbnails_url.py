@@ -1,0 +1,59 @@
+"""``thumbnails_url SOURCE_PATH SIZE METHOD EXT``: print the signed URL of a thumbnail.
+
+Prints exactly what :func:`restthumbs.api.thumbnail_url` returns (the template
+tag's URL, ``THUMBNAILS_PROXY_BASE_URL`` included), so scripts, nginx tests and
+humans see the same URL a page would. Like the API it does no I/O: the source
+need not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from restthumbs.api import thumbnail_url
+from restthumbs.exceptions import ThumbnailError
+
+
+class Command(BaseCommand):
+    @property
+    def help(self) -> str:  # type: ignore[override, unused-ignore]
+        # A property, not a class attribute: translated when shown, and argparse
+        # cannot format a lazy string.
+        return _(
+            "Print the signed URL of the thumbnail of SOURCE_PATH at SIZE, METHOD and EXT, "
+            "as the thumbnail template tag builds it (THUMBNAILS_PROXY_BASE_URL included)."
+        )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "source_path",
+            metavar="SOURCE_PATH",
+            help=_(
+                "Path of the source image, relative to the source storage (e.g. animals/kitten.jpg)."
+            ),
+        )
+        parser.add_argument(
+            "size", metavar="SIZE", help=_("Thumbnail size: WxH, Wx or xH (e.g. 100x100).")
+        )
+        parser.add_argument(
+            "method", metavar="METHOD", help=_("Resize method: crop, scale or smart.")
+        )
+        parser.add_argument(
+            "ext",
+            metavar="EXT",
+            help=_("Output format: jpg, jpeg, png, webp, gif or avif (a leading dot is accepted)."),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            url = thumbnail_url(
+                options["source_path"], options["size"], options["method"], options["ext"]
+            )
+        except ThumbnailError as e:
+            raise CommandError(e.message) from e
+        if not url:  # an empty SOURCE_PATH: the API's empty URL is no answer on a command line
+            raise CommandError(_("Empty source path."))
+        self.stdout.write(url)
