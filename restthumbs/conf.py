@@ -106,6 +106,20 @@ class AppSettings:
     def UPSCALE(self) -> bool:
         return bool(getattr(settings, "THUMBNAILS_UPSCALE", False))
 
+    @property
+    def KEEP_ANIMATION(self) -> bool:
+        """Keep animated GIF/WebP sources animated (GIF/WebP output only)."""
+        return bool(getattr(settings, "THUMBNAILS_KEEP_ANIMATION", False))
+
+    @property
+    def MAX_ANIMATION_FRAMES(self) -> int:
+        return getattr(settings, "THUMBNAILS_MAX_ANIMATION_FRAMES", 100)
+
+    @property
+    def MAX_ANIMATION_PIXELS(self) -> int:
+        """Budget of decoded pixels (frames x source pixels) for keeping an animation."""
+        return getattr(settings, "THUMBNAILS_MAX_ANIMATION_PIXELS", 50_000_000)
+
     def quality_for(self, format_name: str) -> int:
         """The encoder quality for a Pillow format name (``"JPEG"``, ``"WEBP"``...)."""
         value: Any = self.QUALITY

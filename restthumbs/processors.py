@@ -6,12 +6,18 @@ The pipeline is built for a cold render on a large photo:
    trust and sources over the pixel budget, before anything is decoded.
 2. :func:`plan` computes the output size and the source region (box) from the
    header's dimensions, in the orientation EXIF says.
-3. JPEG sources are decoded at the smallest DCT scale (1/2, 1/4, 1/8) that still
-   covers the box at ``REDUCING_GAP`` times the output size (``Image.draft``);
-   then EXIF orientation is applied to the small image.
+3. JPEG sources are decoded at the smallest DCT scale (1/2, 1/4, 1/8) whose
+   result still covers the box at the output size (``Image.draft``); then EXIF
+   orientation is applied to the small image.
 4. One ``resize`` with ``box=`` and ``reducing_gap=`` crops at the reduced scale,
    shrinks by an integer factor with ``reduce()`` and finishes with LANCZOS.
-5. The result is encoded with no metadata but its ICC profile (no EXIF, no GPS).
+   Alpha is premultiplied first, so transparent sources get ``reduce()`` too.
+5. Sources tagged with a non-sRGB ICC profile (Adobe RGB, Display P3, CMYK) are
+   converted to sRGB on the small output; an sRGB profile is kept as it is.
+6. The result is encoded with no other metadata (no EXIF, no GPS, no XMP).
+
+An animated GIF/WebP gives its first frame, unless an :class:`AnimationPolicy`
+keeps the animation (GIF or WebP output, within a frame and pixel budget).
 """
 
 from __future__ import annotations
@@ -23,23 +29,42 @@ import math
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, ImageOps, features
+from PIL import Image, ImageCms, ImageOps, ImageSequence, features
 
 from .exceptions import BadSourceImage, SourceTooLarge
 from .spec import ThumbnailSpec
 
 logger = logging.getLogger("restthumbs")
 
-#: Decoding and reducing stop at this multiple of the output size; LANCZOS does
-#: the rest. 2.0 is Pillow's own default for ``thumbnail()`` and keeps quality
-#: indistinguishable from a full-resolution resample.
+#: ``reduce()`` stops at this multiple of the output size; LANCZOS does the
+#: rest. 2.0 is Pillow's own default for ``thumbnail()``.
 REDUCING_GAP = 2.0
+
+#: JPEG DCT scaling stops at this multiple of the output size. 1.0 is the
+#: smallest scale that still covers the target; ``benchmarks/quality.py``
+#: measures SSIM >= 0.99 against a full-resolution LANCZOS resample with it.
+DRAFT_GAP = 1.0
 
 #: Input formats we decode. Everything else (EPS, which shells out to
 #: Ghostscript; PSD; ICO; ...) is refused without being parsed further.
 INPUT_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF")
 
 Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class AnimationPolicy:
+    """Keep an animated source's frames (GIF/WebP output only) within a budget.
+
+    ``max_pixels`` bounds the decoding work: frames x source pixels.
+    """
+
+    keep: bool = False
+    max_frames: int = 100
+    max_pixels: int = 50_000_000
+
+
+FIRST_FRAME = AnimationPolicy()
 
 
 @dataclass(frozen=True)
@@ -173,8 +198,14 @@ def _orientation(im: Image.Image) -> int:
 
 
 def _normalize_mode(im: Image.Image) -> Image.Image:
-    """Bring any source mode to one of RGB, RGBA, L, LA."""
+    """Bring any source mode to one of RGB, RGBA, L, LA, or CMYK.
+
+    CMYK stays CMYK through the resample: :func:`to_srgb` converts the small
+    output, with the source's profile when it has one.
+    """
     mode = im.mode
+    if mode == "CMYK":
+        return im
     if mode in ("1", "L", "RGB") and "transparency" in im.info:
         # A tRNS colour key: make it a real alpha channel, or resampling blends
         # the key colour into its neighbours and encoding drops it.
@@ -209,7 +240,7 @@ def decode(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[Image.I
     if im.format in ("JPEG", "MPO"):
         left, top, right, bottom = thumb_plan.box
         scale = max(thumb_plan.size[0] / (right - left), thumb_plan.size[1] / (bottom - top))
-        need = (math.ceil(osw * scale * REDUCING_GAP), math.ceil(osh * scale * REDUCING_GAP))
+        need = (math.ceil(osw * scale * DRAFT_GAP), math.ceil(osh * scale * DRAFT_GAP))
         if swapped:
             need = (need[1], need[0])
         if need[0] < sw and need[1] < sh:
@@ -220,6 +251,80 @@ def decode(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[Image.I
     cw, ch = im.size
     box = scale_box(thumb_plan.box, cw / osw, ch / osh)
     return im, Plan(thumb_plan.size, box)
+
+
+# -- resampling and colour ----------------------------------------------------
+
+
+def resample(im: Image.Image, size: tuple[int, int], box: Box) -> Image.Image:
+    """One LANCZOS resample of ``box`` to ``size`` after an integer ``reduce()``.
+
+    Pillow's ``resize`` premultiplies RGBA/LA itself but then ignores
+    ``reducing_gap``, running LANCZOS over the full source; premultiplying here
+    lets transparent sources take the fast path too.
+    """
+    premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(im.mode)
+    if premultiplied:
+        im = im.convert(premultiplied)
+    out = im.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
+    if premultiplied:
+        out = out.convert(premultiplied.upper())
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _profile_info(icc_profile: bytes) -> tuple[str, bool]:
+    """``(colour space, is sRGB)`` of an embedded profile; ``("", False)`` if unreadable."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        description = ImageCms.getProfileDescription(profile) or ""
+    except Exception:
+        return "", False
+    space = icc_profile[16:20].decode("latin-1").strip()
+    return space, "srgb" in description.lower()
+
+
+@functools.lru_cache(maxsize=32)
+def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        return ImageCms.buildTransform(
+            source, ImageCms.createProfile("sRGB"), mode, "RGB", ImageCms.Intent.PERCEPTUAL
+        )
+    except Exception:
+        return None
+
+
+def to_srgb(im: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """Convert a thumbnail to sRGB; return it with the profile to embed, if any.
+
+    Runs on the small output, so colour management costs next to nothing. An
+    sRGB (or matching greyscale) profile is kept as it is; other RGB and CMYK
+    profiles are applied and dropped (untagged images are sRGB to browsers); a
+    profile that does not describe the pixels, or cannot be read, is dropped.
+    """
+    space, is_srgb = _profile_info(icc_profile) if icc_profile else ("", False)
+    if im.mode == "CMYK":
+        transform = _srgb_transform(icc_profile, "CMYK") if space == "CMYK" else None
+        return (ImageCms.applyTransform(im, transform) if transform else im.convert("RGB")), None
+    if space == "GRAY":
+        return im, icc_profile if im.mode in ("L", "LA") else None
+    if space != "RGB" or im.mode not in ("RGB", "RGBA"):
+        return im, None
+    if is_srgb:
+        return im, icc_profile
+    transform = _srgb_transform(icc_profile, "RGB")  # type: ignore[arg-type]
+    if transform is None:
+        return im, None
+    if im.mode == "RGBA":
+        alpha = im.getchannel("A")
+        converted = ImageCms.applyTransform(im.convert("RGB"), transform)
+        assert converted is not None
+        converted.putalpha(alpha)
+        return converted, None
+    converted = ImageCms.applyTransform(im, transform)
+    assert converted is not None
+    return converted, None
 
 
 # -- encoding ---------------------------------------------------------------
@@ -273,6 +378,7 @@ def render(
     upscale: bool = False,
     quality: int = 85,
     max_pixels: int = 120_000_000,
+    animation: AnimationPolicy = FIRST_FRAME,
 ) -> bytes:
     """Render ``spec`` from the source file ``fp`` and return the encoded bytes.
 
@@ -281,6 +387,8 @@ def render(
     """
     im = open_source(fp, max_pixels)
     icc_profile = im.info.get("icc_profile")
+    if _keeps_animation(im, spec, animation):
+        return _render_animation(im, spec, upscale, quality, max_pixels)
     try:
         im, thumb_plan = decode(im, spec, upscale)
         im = _normalize_mode(im)
@@ -288,6 +396,14 @@ def render(
         raise SourceTooLarge(f"The source image is too large: {e}") from e
     except Exception as e:  # truncated or corrupt data surfaces here, as many types
         raise BadSourceImage(f"The source image cannot be decoded: {e}") from e
+    _check_output_size(thumb_plan, max_pixels)
+    if spec.method == "smart":
+        thumb_plan = Plan(thumb_plan.size, smart_box(im, thumb_plan.box))
+    out, icc_profile = to_srgb(resample(im, thumb_plan.size, thumb_plan.box), icc_profile)
+    return encode(out, spec.format, quality, icc_profile)
+
+
+def _check_output_size(thumb_plan: Plan, max_pixels: int) -> None:
     width, height = thumb_plan.size
     if width * height > max_pixels:
         # With upscaling, ``Wx``/``xH`` on a source of extreme aspect ratio asks for
@@ -295,9 +411,59 @@ def render(
         raise SourceTooLarge(
             f"The thumbnail would have {width * height} pixels, over the limit of {max_pixels}."
         )
-    if spec.method == "smart":
-        thumb_plan = Plan(thumb_plan.size, smart_box(im, thumb_plan.box))
-    out = im.resize(
-        thumb_plan.size, Image.Resampling.LANCZOS, box=thumb_plan.box, reducing_gap=REDUCING_GAP
-    )
-    return encode(out, spec.format, quality, icc_profile)
+
+
+# -- animation ----------------------------------------------------------------
+
+
+def _keeps_animation(im: Image.Image, spec: ThumbnailSpec, policy: AnimationPolicy) -> bool:
+    """Whether to render every frame: asked for, animated, GIF/WebP out, in budget."""
+    if not policy.keep or spec.format not in ("GIF", "WEBP"):
+        return False
+    frames = getattr(im, "n_frames", 1)
+    if frames < 2:
+        return False
+    if frames > policy.max_frames or frames * im.width * im.height > policy.max_pixels:
+        logger.info(
+            "Animated source over budget (%d frames of %dx%d); keeping its first frame.",
+            frames,
+            im.width,
+            im.height,
+        )
+        return False
+    return True
+
+
+def _render_animation(
+    im: Image.Image, spec: ThumbnailSpec, upscale: bool, quality: int, max_pixels: int
+) -> bytes:
+    """Every frame through the same plan (smart: the first frame's box), re-encoded."""
+    thumb_plan = plan(spec, im.width, im.height, upscale)
+    _check_output_size(thumb_plan, max_pixels)
+    frames: list[Image.Image] = []
+    durations: list[int] = []
+    try:
+        for index, frame in enumerate(ImageSequence.Iterator(im)):
+            rgba = frame.convert("RGBA")
+            if index == 0 and spec.method == "smart":
+                thumb_plan = Plan(thumb_plan.size, smart_box(rgba, thumb_plan.box))
+            frames.append(resample(rgba, thumb_plan.size, thumb_plan.box))
+            durations.append(int(frame.info.get("duration", 100)))
+    except Exception as e:
+        raise BadSourceImage(f"The animated source image cannot be decoded: {e}") from e
+    loop = int(im.info.get("loop", 0))
+    params: dict[str, object] = {
+        "save_all": True,
+        "append_images": frames[1:],
+        "duration": durations,
+        "loop": loop,
+    }
+    if spec.format == "WEBP":
+        params.update(quality=quality, method=4)
+    else:
+        params.update(disposal=2, optimize=False)
+    first = frames[0]
+    first.info = {}
+    buffer = io.BytesIO()
+    first.save(buffer, spec.format, **params)
+    return buffer.getvalue()

@@ -23,6 +23,7 @@ from django.core.files.storage import Storage
 from .conf import app_settings
 from .exceptions import SourceNotFound, SourceTooLarge, StorageWriteError, ThumbnailBusy
 from .locks import CacheLock, LockUnavailable, lock_key
+from .processors import AnimationPolicy
 from .processors import render as render_image
 from .signals import thumbnail_rendered
 from .spec import ThumbnailSpec
@@ -132,6 +133,11 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
             upscale=app_settings.UPSCALE,
             quality=app_settings.quality_for(spec.format),
             max_pixels=app_settings.MAX_SOURCE_PIXELS,
+            animation=AnimationPolicy(
+                keep=app_settings.KEEP_ANIMATION,
+                max_frames=app_settings.MAX_ANIMATION_FRAMES,
+                max_pixels=app_settings.MAX_ANIMATION_PIXELS,
+            ),
         )
     try:
         save_atomically(storage, name, data)

@@ -43,6 +43,14 @@ CONTRACT_DEFAULTS: list[tuple[str, Any]] = [
     ("THUMBNAILS_SECRET_KEY_FALLBACKS", []),
 ]
 
+#: Settings beyond the contract's table (documented in docs/settings.md), with defaults.
+EXTRA_DEFAULTS: list[tuple[str, Any]] = [
+    ("THUMBNAILS_KEEP_ANIMATION", False),
+    ("THUMBNAILS_MAX_ANIMATION_FRAMES", 100),
+    ("THUMBNAILS_MAX_ANIMATION_PIXELS", 50_000_000),
+]
+ALL_DEFAULTS = CONTRACT_DEFAULTS + EXTRA_DEFAULTS
+
 #: (setting, value given, value app_settings returns).
 OVERRIDES: list[tuple[str, Any, Any]] = [
     ("THUMBNAILS_SOURCE_STORAGE_BACKEND", "sources", "sources"),
@@ -72,6 +80,9 @@ OVERRIDES: list[tuple[str, Any, Any]] = [
     ("THUMBNAILS_QUALITY", {"jpeg": 90, "webp": 70}, {"jpeg": 90, "webp": 70}),
     ("THUMBNAILS_UPSCALE", True, True),
     ("THUMBNAILS_SECRET_KEY_FALLBACKS", ("a", "b"), ["a", "b"]),
+    ("THUMBNAILS_KEEP_ANIMATION", True, True),
+    ("THUMBNAILS_MAX_ANIMATION_FRAMES", 10, 10),
+    ("THUMBNAILS_MAX_ANIMATION_PIXELS", 1000, 1000),
 ]
 
 
@@ -91,18 +102,18 @@ def unset(*names: str) -> Iterator[None]:
 
 @pytest.fixture
 def contract_defaults() -> Iterator[None]:
-    with override_settings(MEDIA_ROOT=MEDIA_ROOT), unset(*(name for name, _ in CONTRACT_DEFAULTS)):
+    with override_settings(MEDIA_ROOT=MEDIA_ROOT), unset(*(name for name, _ in ALL_DEFAULTS)):
         yield
 
 
 def test_the_table_lists_every_setting_of_app_settings() -> None:
-    """A setting added to conf.py must be added to the contract (and to this table)."""
+    """A setting added to conf.py must be in the contract's table or the extras (and here)."""
     properties = {name for name, value in vars(AppSettings).items() if isinstance(value, property)}
-    assert {f"THUMBNAILS_{name}" for name in properties} == {name for name, _ in CONTRACT_DEFAULTS}
-    assert {name for name, _, _ in OVERRIDES} == {name for name, _ in CONTRACT_DEFAULTS}
+    assert {f"THUMBNAILS_{name}" for name in properties} == {name for name, _ in ALL_DEFAULTS}
+    assert {name for name, _, _ in OVERRIDES} == {name for name, _ in ALL_DEFAULTS}
 
 
-@pytest.mark.parametrize(("setting", "default"), CONTRACT_DEFAULTS)
+@pytest.mark.parametrize(("setting", "default"), ALL_DEFAULTS)
 def test_contract_default(contract_defaults: None, setting: str, default: Any) -> None:
     assert not hasattr(settings, setting)
     value = getattr(app_settings, _attr(setting))
