@@ -52,6 +52,8 @@ SOURCES = {
     "24mp.jpg": (6000, 4000),
     "alpha.png": (3000, 2000),
 }
+#: Only with --big: the memory target (a 100 MP camera photo, 200x200 crop).
+BIG_SOURCES = {"100mp.jpg": (12240, 8160)}
 WORKLOADS = {
     "crop200": ("200x200", "crop"),
     "smart200": ("200x200", "smart"),
@@ -83,10 +85,11 @@ def make_photo(size: tuple[int, int], seed: int, alpha: bool = False) -> Any:
     return im
 
 
-def ensure_corpus(quick: bool) -> dict[str, Path]:
+def ensure_corpus(quick: bool, big: bool = False) -> dict[str, Path]:
     CORPUS.mkdir(exist_ok=True)
     paths = {}
-    for i, (name, size) in enumerate(SOURCES.items()):
+    sources = {**SOURCES, **(BIG_SOURCES if big else {})}
+    for i, (name, size) in enumerate(sources.items()):
         if quick and name == "12mp.jpg":
             continue
         path = CORPUS / name
@@ -313,6 +316,7 @@ def worker(system: str, source: str, workload: str, repeat: int) -> dict[str, An
         "median_ms": statistics.median(times),
         "min_ms": min(times),
         "rss_increase_mb": peak - baseline,
+        "rss_total_mb": peak,
         "bytes": len(data),
     }
 
@@ -352,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ",".join(SYSTEMS))
     parser.add_argument("--sources", default=None, help="comma-separated subset of " + ",".join(SOURCES))
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of " + ",".join(WORKLOADS))
+    parser.add_argument("--big", action="store_true", help="add a 100 MP JPEG (the memory target)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     args = parser.parse_args(argv)
 
@@ -361,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     repeat = args.repeat or (5 if args.quick else 9)
-    corpus = ensure_corpus(args.quick)
+    corpus = ensure_corpus(args.quick, args.big)
     sources = [s for s in (args.sources.split(",") if args.sources else corpus) if s in corpus]
     systems = [s for s in args.systems.split(",") if available(s)]
     missing = [s for s in args.systems.split(",") if s not in systems]
@@ -382,12 +387,53 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = f"{r['median_ms'] / base:5.2f}x" if base else "  -  "
                 print(
                     f"  {system:16s} {r['median_ms']:8.1f} ms  {ratio}  "
-                    f"rss +{r['rss_increase_mb']:6.1f} MB  {r['bytes'] / 1024:7.1f} KB"
+                    f"rss +{r['rss_increase_mb']:6.1f} MB (total {r['rss_total_mb']:6.1f})  "
+                    f"{r['bytes'] / 1024:7.1f} KB"
                 )
             results[f"{workload}/{source}"] = row
+    print_targets(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
+
+
+def print_targets(results: dict[str, Any]) -> None:
+    """The issue's targets, computed from this run's medians."""
+
+    def get(key: str, system: str, field: str = "median_ms") -> float | None:
+        r = (results.get(key) or {}).get(system)
+        return None if r is None else float(r[field])
+
+    checks: list[tuple[str, float | None, str, float]] = []
+    crop, fit = "crop200/24mp.jpg", "fit800/24mp.jpg"
+    rt = get(crop, "restthumbs")
+    if rt:
+        floor = get(crop, "pillow-floor")
+        sorl = get(crop, "sorl")
+        easy = get(crop, "easy")
+        checks.append(("24MP crop: restthumbs / pillow-floor", floor and rt / floor, "<=", 1.1))
+        checks.append(("24MP crop: sorl / restthumbs", sorl and sorl / rt, ">=", 4.0))
+        checks.append(("24MP crop: easy / restthumbs", easy and easy / rt, ">=", 4.0))
+        view = get(crop, "restthumbs-view")
+        checks.append(("24MP crop: view - renderer (ms)", view and view - rt, "<=", 5.0))
+        checks.append(("24MP crop: RSS increase (MB)", get(crop, "restthumbs", "rss_increase_mb"), "<", 30.0))
+    rt_fit = get(fit, "restthumbs")
+    if rt_fit:
+        vips = get(fit, "vips")
+        checks.append(("24MP fit: restthumbs / vips", vips and rt_fit / vips, "<=", 1.1))
+        checks.append(("24MP fit: RSS increase (MB)", get(fit, "restthumbs", "rss_increase_mb"), "<", 60.0))
+    big = get("crop200/100mp.jpg", "restthumbs", "rss_total_mb")
+    if big is not None:
+        checks.append(("100MP crop: total RSS (MB)", big, "<", 250.0))
+    if not checks:
+        return
+    print("\n== targets")
+    for label, value, op, target in checks:
+        if value is None:
+            print(f"  {label:40s}     n/a")
+            continue
+        ok = {"<=": value <= target, ">=": value >= target, "<": value < target}[op]
+        print(f"  {label:40s} {value:8.2f}  (target {op} {target})  {'ok' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":
