@@ -227,3 +227,22 @@ def check_secret(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register()
+def check_base_paths(**kwargs: Any) -> list[CheckMessage]:
+    """A base without its trailing slash glues the prefix to the source path."""
+    errors: list[CheckMessage] = []
+    for name, value in (
+        ("THUMBNAILS_PROXY_BASE_URL", app_settings.PROXY_BASE_URL),
+        ("THUMBNAILS_STORAGE_BASE_PATH", app_settings.STORAGE_BASE_PATH),
+    ):
+        if not isinstance(value, str) or not value.endswith("/"):
+            errors.append(
+                Error(
+                    f"{name} must end with '/', not {value!r}.",
+                    hint="For example '/', '/thumbs/' or 'https://thumbs.example.com/'.",
+                    id="restthumbs.E009",
+                )
+            )
+    return errors

@@ -312,3 +312,20 @@ def test_errors_name_their_setting_and_have_hints() -> None:
         assert message.is_serious()
         assert "THUMBNAILS_" in message.msg
         assert message.hint
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("THUMBNAILS_PROXY_BASE_URL", "/thumbs"),
+        ("THUMBNAILS_PROXY_BASE_URL", "https://cdn.example.com"),
+        ("THUMBNAILS_STORAGE_BASE_PATH", "/thumbnails"),
+        ("THUMBNAILS_STORAGE_BASE_PATH", ""),
+    ],
+)
+def test_base_paths_must_end_with_a_slash(setting: str, value: str) -> None:
+    from django.core.checks import run_checks
+
+    with override_settings(**{setting: value}):
+        ids = [m.id for m in run_checks() if m.id and m.id.startswith("restthumbs.")]
+    assert ids == ["restthumbs.E009"]
