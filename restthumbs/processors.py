@@ -49,6 +49,10 @@ DRAFT_GAP = 1.0
 #: Ghostscript; PSD; ICO; ...) is refused without being parsed further.
 INPUT_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF")
 
+#: Source formats whose frames are an animation (PNG: APNG), as opposed to
+#: several still images (MPO's preview, TIFF's pages).
+ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")
+
 Box = tuple[float, float, float, float]
 
 
@@ -259,9 +263,9 @@ def decode(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[Image.I
 def resample(im: Image.Image, size: tuple[int, int], box: Box) -> Image.Image:
     """One LANCZOS resample of ``box`` to ``size`` after an integer ``reduce()``.
 
-    Pillow's ``resize`` premultiplies RGBA/LA itself but then ignores
-    ``reducing_gap``, running LANCZOS over the full source; premultiplying here
-    lets transparent sources take the fast path too.
+    Alpha is premultiplied here rather than left to ``resize``: some Pillow
+    releases we support dropped ``reducing_gap`` on their own RGBA path, which
+    ran LANCZOS over the full-size source.
     """
     premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(im.mode)
     if premultiplied:
@@ -420,7 +424,12 @@ def _keeps_animation(im: Image.Image, spec: ThumbnailSpec, policy: AnimationPoli
     """Whether to render every frame: asked for, animated, GIF/WebP out, in budget."""
     if not policy.keep or spec.format not in ("GIF", "WEBP"):
         return False
-    frames = getattr(im, "n_frames", 1)
+    if im.format not in ANIMATED_FORMATS:
+        return False  # MPO and TIFF hold several still images, of different sizes
+    try:
+        frames = getattr(im, "n_frames", 1)
+    except Exception as e:  # counting parses every frame header: a truncated file fails here
+        raise BadSourceImage(f"The animated source image cannot be decoded: {e}") from e
     if frames < 2:
         return False
     if frames > policy.max_frames or frames * im.width * im.height > policy.max_pixels:
@@ -451,13 +460,16 @@ def _render_animation(
             durations.append(int(frame.info.get("duration", 100)))
     except Exception as e:
         raise BadSourceImage(f"The animated source image cannot be decoded: {e}") from e
-    loop = int(im.info.get("loop", 0))
     params: dict[str, object] = {
         "save_all": True,
         "append_images": frames[1:],
         "duration": durations,
-        "loop": loop,
     }
+    loop = im.info.get("loop")
+    if loop is not None:
+        params["loop"] = int(loop)
+    elif spec.format == "WEBP":
+        params["loop"] = 1  # a GIF without a loop extension plays once; WebP says so with 1
     if spec.format == "WEBP":
         params.update(quality=quality, method=4)
     else:
