@@ -246,3 +246,22 @@ def check_base_paths(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+@register()
+def check_metrics(**kwargs: Any) -> list[CheckMessage]:
+    """Metrics asked for but not recordable: the hooks would silently do nothing."""
+    if not app_settings.METRICS:
+        return []
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError as e:
+        return [
+            Warning(
+                f"THUMBNAILS_METRICS is True but prometheus_client cannot be imported ({e}), "
+                "so no metrics are recorded.",
+                hint='Install it: pip install "restthumbs[metrics]" (or prometheus-client).',
+                id="restthumbs.W003",
+            )
+        ]
+    return []

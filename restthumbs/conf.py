@@ -120,6 +120,11 @@ class AppSettings:
         """Budget of decoded pixels (frames x source pixels) for keeping an animation."""
         return getattr(settings, "THUMBNAILS_MAX_ANIMATION_PIXELS", 50_000_000)
 
+    @property
+    def METRICS(self) -> bool:
+        """Record Prometheus metrics (needs ``prometheus-client``)."""
+        return bool(getattr(settings, "THUMBNAILS_METRICS", False))
+
     def quality_for(self, format_name: str) -> int:
         """The encoder quality for a Pillow format name (``"JPEG"``, ``"WEBP"``...)."""
         value: Any = self.QUALITY

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.core.files.storage import Storage
 
+from . import log, metrics
 from .conf import app_settings
 from .exceptions import SourceNotFound, SourceTooLarge, StorageWriteError, ThumbnailBusy
 from .locks import CacheLock, LockUnavailable, lock_key
@@ -27,7 +28,7 @@ from .processors import AnimationPolicy
 from .processors import render as render_image
 from .signals import thumbnail_rendered
 from .spec import ThumbnailSpec
-from .storage import save_atomically, source_storage, thumbnail_storage
+from .storage import open_source, save_atomically, source_storage, thumbnail_storage
 
 logger = logging.getLogger("restthumbs")
 
@@ -59,7 +60,7 @@ def ensure_thumbnail(spec: ThumbnailSpec, secret: str) -> Result:
     waited = 0.0
     try:
         if not _acquire(lock, name):
-            waited = _wait_for(lock, storage, name, timeout)
+            waited = _observed_wait(spec, lock, storage, name, timeout)
             if not lock.held:
                 return Result(name, storage, rendered=False, waited=waited)
             if storage.exists(name):  # rendered between our last look and the takeover
@@ -80,13 +81,32 @@ def _acquire(lock: CacheLock, name: str) -> bool:
         return True
 
 
+def _observed_wait(
+    spec: ThumbnailSpec, lock: CacheLock, storage: Storage, name: str, timeout: float
+) -> float:
+    """:func:`_wait_for`, logged and counted, also when it ends in :class:`ThumbnailBusy`."""
+    start = time.monotonic()
+    try:
+        return _wait_for(lock, storage, name, timeout)
+    finally:
+        waited = time.monotonic() - start
+        metrics.record_lock_wait(waited)
+        logger.info(
+            "Waited %.1f ms for another worker's render of %s",
+            waited * 1000,
+            name,
+            extra=log.fields(log.LOCK_WAIT, spec, thumbnail=name, seconds=waited),
+        )
+
+
 def _log_unavailable(lock: CacheLock, name: str, error: LockUnavailable) -> None:
+    metrics.record_lock_unavailable()
     logger.warning(
         "Lock cache %r unreachable (%s); rendering %s without the lock.",
         lock.cache_alias,
         error,
         name,
-        extra={"thumbnail": name, "reason": "lock_unavailable"},
+        extra=log.fields(log.LOCK_UNAVAILABLE, thumbnail=name, reason="lock_unavailable"),
     )
 
 
@@ -114,8 +134,9 @@ def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> f
 def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
     start = time.perf_counter()
     source = source_storage()
+    limit = app_settings.MAX_SOURCE_BYTES
     try:
-        fp = source.open(spec.source_path, "rb")
+        fp = open_source(source, spec.source_path, limit)  # on S3: one GET, size checked first
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
         raise SourceNotFound() from e
     except OSError as e:
@@ -123,7 +144,6 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
         # SuspiciousFileOperation is not an OSError: the spec already refused escapes).
         raise SourceNotFound() from e
     with fp:
-        limit = app_settings.MAX_SOURCE_BYTES
         size = _size_of(fp)
         if size is not None and size > limit:
             raise SourceTooLarge(f"The source image is {size} bytes, over the limit of {limit}.")
@@ -140,7 +160,7 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
             ),
         )
     try:
-        save_atomically(storage, name, data)
+        save_atomically(storage, name, data, spec.content_type)
     except OSError as e:
         raise StorageWriteError(f"The thumbnail could not be stored: {e.strerror or e}") from e
     duration = time.perf_counter() - start
@@ -151,11 +171,12 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
         thumbnail_path=name,
         duration=duration,
     )
+    metrics.record_render(duration)
     logger.info(
         "Rendered %s in %.1f ms",
         name,
         duration * 1000,
-        extra={"thumbnail": name, "source": spec.source_path, "duration": duration},
+        extra=log.fields(log.RENDER, spec, thumbnail=name, seconds=duration),
     )
     return duration
 

@@ -2,7 +2,8 @@
 
 This is the one place where domain errors become HTTP statuses. Every error
 response carries ``Cache-Control: no-store`` so no CDN or proxy keeps a
-transient failure; every success carries ``public, max-age=...``.
+transient failure; every success carries ``public, max-age=...``, unless the
+response backend set its own ``Cache-Control`` (a redirect to an expiring URL).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from . import exceptions as exc
+from . import log, metrics
 from .conf import app_settings
 from .policy import enforce
-from .render import ensure_thumbnail
+from .render import Result, ensure_thumbnail
 from .responses import get_backend
 from .signing import verify
-from .spec import parse_name
+from .spec import ThumbnailSpec, parse_name
 
 logger = logging.getLogger("restthumbs")
 
@@ -56,11 +58,13 @@ def error_response(status: int, message: str) -> HttpResponse:
 
 def serve(request: HttpRequest, path: str) -> HttpResponse:
     """Serve ``<source_path>/<size>/<method>/<secret>.<ext>`` (``path`` is URL-decoded)."""
+    start = time.perf_counter()
     if request.method not in ("GET", "HEAD"):
+        _refused(path, None, "method_not_allowed", 405, request.method or "", start)
         response = error_response(405, _("Method not allowed."))
         response["Allow"] = "GET, HEAD"
         return response
-    start = time.perf_counter()
+    spec: ThumbnailSpec | None = None
     try:
         spec, secret = parse_name(path)
         verify(spec, secret)
@@ -69,14 +73,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
         response = get_backend()(request, result.storage, result.name, spec.content_type)
     except exc.ThumbnailError as error:
         status = status_for(error)
-        logger.log(
-            logging.WARNING if status >= 500 else logging.INFO,
-            "Refused %s: %s (%s)",
-            path,
-            error.reason,
-            error.message,
-            extra={"thumbnail": path, "reason": error.reason, "status": status},
-        )
+        _refused(path, spec, error.reason, status, error.message, start)
         response = error_response(status, error.message)
         if isinstance(error, exc.ThumbnailBusy):
             response["Retry-After"] = str(error.retry_after)
@@ -84,13 +81,62 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
     except Exception:
         if settings.DEBUG:
             raise  # let Django's debug page show the traceback
-        logger.exception("Failed to serve %s", path, extra={"thumbnail": path, "reason": "bug"})
-        return error_response(500, _("Internal error while serving the thumbnail."))
-    if response.status_code < 400:
-        patch_cache_control(response, public=True, max_age=app_settings.CACHE_MAX_AGE)
-    if result.rendered:
-        total = (time.perf_counter() - start) * 1000
-        response["Server-Timing"] = (
-            f"render;dur={result.duration * 1000:.1f}, total;dur={total:.1f}"
+        metrics.record_reject("internal_error")
+        logger.exception(
+            "Failed to serve %s",
+            path,
+            extra=log.fields(
+                log.REFUSE,
+                spec,
+                thumbnail=path,
+                reason="internal_error",
+                status=500,
+                seconds=time.perf_counter() - start,
+            ),
         )
+        return error_response(500, _("Internal error while serving the thumbnail."))
+    if response.status_code < 400 and not response.has_header("Cache-Control"):
+        # A backend that set its own (a redirect to an expiring URL: private) keeps it.
+        patch_cache_control(response, public=True, max_age=app_settings.CACHE_MAX_AGE)
+    timing = server_timing(result, start)
+    if timing:
+        response["Server-Timing"] = timing
     return response
+
+
+def server_timing(result: Result, start: float) -> str | None:
+    """``lock;dur=``, ``render;dur=``, ``total;dur=`` in ms; ``None`` for a plain hit.
+
+    A hit says nothing (and costs nothing): only work done for this request is reported.
+    """
+    if not (result.rendered or result.waited):
+        return None
+    parts = []
+    if result.waited:
+        parts.append(f"lock;dur={result.waited * 1000:.1f}")
+    if result.rendered:
+        parts.append(f"render;dur={result.duration * 1000:.1f}")
+    parts.append(f"total;dur={(time.perf_counter() - start) * 1000:.1f}")
+    return ", ".join(parts)
+
+
+def _refused(
+    path: str, spec: ThumbnailSpec | None, reason: str, status: int, message: str, start: float
+) -> None:
+    """Log and count a refusal; ``WARNING`` for the 5xx an operator must look at."""
+    metrics.record_reject(reason)
+    logger.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "Refused %s: %s (%s)",
+        path,
+        reason,
+        message,
+        extra=log.fields(
+            log.REFUSE,
+            spec,
+            thumbnail=path,
+            reason=reason,
+            status=status,
+            seconds=time.perf_counter() - start,
+        ),
+    )
