@@ -66,6 +66,8 @@ def ensure_thumbnail(spec: ThumbnailSpec, secret: str) -> Result:
             if storage.exists(name):  # rendered between our last look and the takeover
                 lock.release()
                 return Result(name, storage, rendered=False, waited=waited)
+        elif storage.exists(name):  # another worker rendered and unlocked since our first look
+            return Result(name, storage, rendered=False)
         duration = _render_and_save(spec, storage, name)
     finally:
         lock.release()

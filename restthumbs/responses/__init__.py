@@ -1,7 +1,9 @@
 """Response backends: each module's ``sendfile`` turns a stored thumbnail into a response.
 
 The signature is ``sendfile(request, storage, name, content_type) -> HttpResponse``.
-Backends add no caching headers; the view does, uniformly.
+The view adds ``Cache-Control: public, max-age=THUMBNAILS_CACHE_MAX_AGE``
+unless the backend set ``Cache-Control`` itself (the redirect backend does, for
+an expiring URL).
 """
 
 from __future__ import annotations

@@ -1,53 +1,50 @@
 """Stream the file from the thumbnail storage (the default; works everywhere).
 
 Adds ``ETag`` and ``Last-Modified`` from the file's size and modification time
-and answers conditional GETs with 304. On a local filesystem this costs one
-``stat``; elsewhere one ``size()`` and one ``get_modified_time()`` call.
+and answers conditional GETs with 304. Size and time come with the file itself
+(:func:`~restthumbs.storage.open_stored`): on a local filesystem one ``open``
+and ``fstat``; on S3 one ``GetObject`` (``HeadObject`` for a HEAD request),
+whose response carries both; elsewhere ``size()``, ``get_modified_time()`` and
+``open()``.
 """
 
 from __future__ import annotations
-
-import os
-from datetime import timezone
 
 from django.core.files.storage import Storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
-from ..storage import local_path
-
-
-def _stat(storage: Storage, name: str) -> tuple[int, float]:
-    path = local_path(storage, name)
-    if path is not None:
-        st = os.stat(path)
-        return st.st_size, st.st_mtime
-    modified = storage.get_modified_time(name)
-    if modified.tzinfo is None:
-        modified = modified.replace(tzinfo=timezone.utc)
-    return storage.size(name), modified.timestamp()
+from ..storage import StoredFile, open_stored
 
 
 def sendfile(request: HttpRequest, storage: Storage, name: str, content_type: str) -> HttpResponse:
-    size, mtime = _stat(storage, name)
-    etag = f'"{int(mtime * 1_000_000):x}-{size:x}"'
-    last_modified = http_date(int(mtime))
+    stored = open_stored(storage, name, content=request.method != "HEAD")
+    try:
+        return _respond(request, stored, content_type)
+    except BaseException:
+        stored.close()
+        raise
+
+
+def _respond(request: HttpRequest, stored: StoredFile, content_type: str) -> HttpResponse:
+    etag = f'"{int(stored.modified * 1_000_000):x}-{stored.size:x}"'
+    last_modified = http_date(int(stored.modified))
     not_modified = get_conditional_response(
-        request, etag=etag, last_modified=int(mtime), response=None
+        request, etag=etag, last_modified=int(stored.modified), response=None
     )
-    if not_modified is not None and not_modified.status_code == 304:
-        not_modified["ETag"] = etag
-        not_modified["Last-Modified"] = last_modified
-        return not_modified
     response: HttpResponse
-    if request.method == "HEAD":
+    if not_modified is not None and not_modified.status_code == 304:
+        stored.close()
+        response = not_modified
+    elif stored.file is None:  # HEAD
         response = HttpResponse(content_type=content_type)
-        response["Content-Length"] = str(size)
+        response["Content-Length"] = str(stored.size)
     else:
-        response = FileResponse(storage.open(name, "rb"), content_type=content_type)
-        response["Content-Length"] = str(size)
-        del response["Content-Disposition"]  # a thumbnail is shown inline, under its URL's name
+        response = FileResponse(stored.file, content_type=content_type)
+        response["Content-Length"] = str(stored.size)
+        if response.has_header("Content-Disposition"):
+            del response["Content-Disposition"]  # a thumbnail is shown inline, under its URL's name
     response["ETag"] = etag
     response["Last-Modified"] = last_modified
     return response

@@ -1,0 +1,404 @@
+"""End to end over real HTTP: restthumbs on two buckets of a moto server.
+
+The moto server (``moto.server.ThreadedMotoServer``, needs ``moto[server]``)
+listens on 127.0.0.1 on a free port; the storages reach it through boto3's
+real HTTP stack (``endpoint_url``, path-style addressing, SigV4), and the
+redirect backend's URLs are fetched from it with urllib, as a browser would.
+Sources are in one bucket, thumbnails in another, each under a ``location``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+
+pytest.importorskip("storages.backends.s3", reason="needs django-storages[s3] and boto3")
+moto_server = pytest.importorskip("moto.server", reason="needs moto[server]")
+pytest.importorskip("flask", reason="needs moto[server]")
+
+import boto3  # noqa: E402
+from django.core.files.storage import storages  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+from restthumbs.api import thumbnail  # noqa: E402
+from restthumbs.render import ensure_thumbnail  # noqa: E402
+from restthumbs.signing import sign  # noqa: E402
+
+from . import images  # noqa: E402
+from .test_s3 import (  # noqa: E402
+    DUMMY,
+    GET_SOURCE,
+    GET_THUMB,
+    HEAD_THUMB,
+    KITTEN,
+    MISS_CHECKS,
+    PUBLIC,
+    PUT_THUMB,
+    REDIRECT,
+    SOURCES_BUCKET,
+    SOURCES_PREFIX,
+    THUMBS_BUCKET,
+    THUMBS_PREFIX,
+    S3Env,
+    create_buckets,
+    decoded_size,
+    s3_storage,
+    storages_setting,
+)
+from .utils import body  # noqa: E402
+
+REGION = "us-east-1"
+
+#: urllib without proxies from the environment: requests stay on 127.0.0.1.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws(endpoint: str) -> Any:
+    """A plain client on fresh, empty buckets (the server's state is reset per test)."""
+    with OPENER.open(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")):
+        pass
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    create_buckets(client, REGION)
+    return client
+
+
+@pytest.fixture
+def s3(aws: Any, endpoint: str) -> Iterator[Callable[..., S3Env]]:
+    """As ``test_s3.s3``, with both storages on the moto server."""
+    over_http = {"endpoint_url": endpoint, "region_name": REGION, "addressing_style": "path"}
+    with ExitStack() as stack:
+
+        def configure(backend: str = DUMMY, **thumbs: Any) -> S3Env:
+            setting = storages_setting(
+                s3_storage(SOURCES_BUCKET, SOURCES_PREFIX, **over_http),
+                s3_storage(THUMBS_BUCKET, THUMBS_PREFIX, **{**over_http, **thumbs}),
+            )
+            stack.enter_context(
+                override_settings(
+                    STORAGES=setting,
+                    THUMBNAILS_SOURCE_STORAGE_BACKEND="s3_sources",
+                    THUMBNAILS_STORAGE_BACKEND="s3_thumbs",
+                    THUMBNAILS_RESPONSE_BACKEND=backend,
+                )
+            )
+            env = S3Env(aws)
+            env.requests.watch("sources", storages["s3_sources"])
+            env.requests.watch("thumbs", storages["s3_thumbs"])
+            return env
+
+        yield configure
+
+
+def fetch(url: str) -> tuple[int, Message, bytes]:
+    """GET ``url`` anonymously, as a browser following the redirect would."""
+    try:
+        with OPENER.open(url, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read()
+
+
+def test_miss_then_hit_streamed_through_django(client: Any, s3: Callable[..., S3Env]) -> None:
+    env = s3(querystring_auth=False)
+    env.put_source(KITTEN)
+    thumb = thumbnail(KITTEN, "120x90", "smart", ".webp")
+    miss = client.get(thumb.url)
+    assert miss.status_code == 200
+    data = body(miss)
+    assert env.requests.take() == [*MISS_CHECKS, GET_SOURCE, PUT_THUMB, GET_THUMB]
+    assert miss["Content-Type"] == "image/webp"
+    assert miss["Cache-Control"] == PUBLIC
+    assert decoded_size(data) == (120, 90)
+    head = env.client.head_object(Bucket=THUMBS_BUCKET, Key=f"{THUMBS_PREFIX}/{thumb.name}")
+    assert head["ContentType"] == "image/webp"
+    assert head["CacheControl"] == PUBLIC
+    assert head["ContentLength"] == len(data)
+    hit = client.get(thumb.url)
+    assert hit.status_code == 200
+    assert body(hit) == data
+    assert hit["ETag"] == miss["ETag"]
+    assert env.requests.take() == [HEAD_THUMB, GET_THUMB]
+
+
+def test_redirect_to_the_public_bucket_url(
+    client: Any, s3: Callable[..., S3Env], endpoint: str
+) -> None:
+    env = s3(backend=REDIRECT, querystring_auth=False, default_acl="public-read")
+    env.put_source(KITTEN)
+    thumb = thumbnail(KITTEN, "100x100")
+    miss = client.get(thumb.url)
+    assert miss.status_code == 302
+    assert env.requests.take() == [*MISS_CHECKS, GET_SOURCE, PUT_THUMB]
+    assert miss["Location"] == f"{endpoint}/{THUMBS_BUCKET}/{THUMBS_PREFIX}/{thumb.name}"
+    assert miss["Cache-Control"] == PUBLIC
+    hit = client.get(thumb.url)
+    assert hit["Location"] == miss["Location"]
+    assert env.requests.take() == [HEAD_THUMB]  # one request for a hit
+    status, headers, data = fetch(hit["Location"])
+    assert status == 200
+    assert headers["Content-Type"] == "image/jpeg"
+    assert headers["Cache-Control"] == PUBLIC
+    assert decoded_size(data) == (100, 100)
+    assert data == env.thumb_object(thumb.name)["Data"]
+
+
+def test_redirect_to_a_presigned_url_of_the_private_bucket(
+    client: Any, s3: Callable[..., S3Env]
+) -> None:
+    env = s3(backend=REDIRECT, querystring_auth=True, querystring_expire=120)
+    env.put_source(KITTEN)
+    thumb = thumbnail(KITTEN, "100x100")
+    assert client.get(thumb.url).status_code == 302
+    env.requests.take()
+    response = client.get(thumb.url)
+    assert response.status_code == 302
+    assert env.requests.take() == [HEAD_THUMB]
+    assert response["Cache-Control"] == "private, max-age=60"
+    assert parse_qs(urlsplit(response["Location"]).query)["X-Amz-Expires"] == ["120"]
+    status, headers, data = fetch(response["Location"])
+    assert status == 200
+    assert headers["Content-Type"] == "image/jpeg"
+    assert headers["Cache-Control"] == "private, max-age=2592000"
+    assert data == env.thumb_object(thumb.name)["Data"]
+    # The object itself is private: its plain (unsigned) URL is refused.
+    plain = urlsplit(response["Location"])._replace(query="").geturl()
+    assert fetch(plain)[0] == 403
+
+
+def test_unicode_source_over_http(client: Any, s3: Callable[..., S3Env]) -> None:
+    env = s3(backend=REDIRECT, querystring_auth=False, default_acl="public-read")
+    source = env.put_source("Fotos/straße & 100%.jpg")
+    thumb = thumbnail(source, "64x", "scale", ".png")
+    response = client.get(thumb.url)
+    assert response.status_code == 302
+    status, headers, data = fetch(response["Location"])
+    assert status == 200
+    assert headers["Content-Type"] == "image/png"
+    assert decoded_size(data) == (64, 48)
+
+
+def test_missing_source_is_404_and_writes_nothing(client: Any, s3: Callable[..., S3Env]) -> None:
+    env = s3()
+    response = client.get(thumbnail("nowhere/missing.jpg", "100x100").url)
+    assert response.status_code == 404
+    assert response["Cache-Control"] == "no-store"
+    assert env.requests.take() == [*MISS_CHECKS, GET_SOURCE]
+    assert env.thumb_keys() == []
+
+
+def test_bad_image_is_4xx_and_writes_nothing(client: Any, s3: Callable[..., S3Env]) -> None:
+    env = s3()
+    env.put_source("broken.jpg", images.jpeg_bytes((800, 600))[:700])
+    env.put_source("junk.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    for source in ("broken.jpg", "junk.png"):
+        response = client.get(thumbnail(source, "100x100").url)
+        assert 400 <= response.status_code < 500
+        assert response["Cache-Control"] == "no-store"
+    assert env.thumb_keys() == []
+
+
+# -- deploy/nginx-s3.conf: nginx in front of the bucket, Django behind it -------------
+
+NGINX_S3 = Path(__file__).resolve().parent.parent / "deploy" / "nginx-s3.conf"
+
+NGINX_MAIN = """\
+daemon off;
+worker_processes 1;
+pid {home}/nginx.pid;
+error_log {home}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    types {{ image/jpeg jpg jpeg; image/png png; image/webp webp; }}
+    access_log off;
+    client_body_temp_path {home}/tmp/body;
+    proxy_temp_path {home}/tmp/proxy;
+    fastcgi_temp_path {home}/tmp/fastcgi;
+    uwsgi_temp_path {home}/tmp/uwsgi;
+    scgi_temp_path {home}/tmp/scgi;
+    include {home}/site.conf;
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def site_config(endpoint: str, cache: Path, port: int, django_port: int) -> str:
+    """deploy/nginx-s3.conf with its example values pointed at the test servers.
+
+    The bucket is reached over plain HTTP, path-style, as moto serves it; every
+    example value must still be in the file, so a changed file fails loudly.
+    """
+    host = urlsplit(endpoint).netloc
+    config = NGINX_S3.read_text()
+    for example, value in [
+        ("/var/cache/nginx/restthumbs-s3", str(cache)),
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{django_port};"),
+        ('"example-thumbnails.s3.eu-west-1.amazonaws.com"', f'"{host}"'),
+        ('set $s3_prefix "/thumbs";', f'set $s3_prefix "/{THUMBS_BUCKET}/{THUMBS_PREFIX}";'),
+        ("proxy_pass https://$s3_host", "proxy_pass http://$s3_host"),
+    ]:
+        assert config.count(example) == 1, f"{example!r} is no longer in {NGINX_S3}"
+        config = config.replace(example, value)
+    return config
+
+
+@contextmanager
+def django_over_http() -> Iterator[tuple[int, list[str]]]:
+    """This process's Django (settings overrides included) on a loopback port.
+
+    Yields the port and the list of (WSGI, latin-1) paths Django was asked for.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler, asked = WSGIHandler(), []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        asked.append(environ["PATH_INFO"])
+        return handler(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port, asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@contextmanager
+def nginx_in_front(endpoint: str, django_port: int) -> Iterator[str]:
+    """deploy/nginx-s3.conf running in the foreground; yields its base URL."""
+    binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if binary is None:
+        pytest.skip("nginx is not installed")
+    home = Path(tempfile.mkdtemp(prefix="restthumbs-nginx-s3-"))
+    home.chmod(0o755)  # workers run as another user when started by root
+    (home / "tmp").mkdir()
+    port = free_port()
+    (home / "site.conf").write_text(site_config(endpoint, home / "cache", port, django_port))
+    (home / "nginx.conf").write_text(NGINX_MAIN.format(home=home))
+    process = subprocess.Popen(
+        [binary, "-p", str(home), "-c", str(home / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = home / "error.log"
+                pytest.fail(f"nginx did not start: {log.read_text() if log.exists() else ''}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        assert process.stderr is not None
+        process.stderr.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def send(url: str, method: str = "GET") -> tuple[int, Message, bytes]:
+    request = urllib.request.Request(url, method=method)
+    try:
+        with OPENER.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read()
+
+
+@pytest.mark.integration
+def test_nginx_tries_the_bucket_then_django(s3: Callable[..., S3Env], endpoint: str) -> None:
+    env = s3(querystring_auth=False, default_acl="public-read")
+    env.put_source(KITTEN)
+    source = env.put_source("Tiere/kätzchen mit ü & 100%.jpg")
+    with django_over_http() as (django_port, asked), nginx_in_front(endpoint, django_port) as base:
+        for path in (KITTEN, source):
+            thumb = thumbnail(path, "100x100")
+            status, headers, data = send(base + thumb.url)
+            # Not in the bucket yet: the bucket's 403/404 sends nginx to Django, which renders.
+            assert (status, headers["X-Cache-Status"]) == (200, "MISS")
+            assert len(asked) == 1  # Django, once
+            assert headers["Cache-Control"] == PUBLIC
+            assert data == env.thumb_object(thumb.name)["Data"]
+            # Then nginx's cache answers; Django is not asked again.
+            status, headers, again = send(base + thumb.url)
+            assert (status, headers["X-Cache-Status"], again) == (200, "HIT", data)
+            assert send(base + thumb.url, "HEAD")[0] == 200
+            asked.clear()
+        # A thumbnail stored in the bucket but not in nginx's cache comes from the bucket.
+        other = thumbnail(KITTEN, "64x64", "scale", ".png")
+        assert other.spec is not None
+        ensure_thumbnail(other.spec, sign(other.spec))  # as thumbnails_warm does
+        status, headers, data = send(base + other.url)
+        assert (status, headers["X-Cache-Status"], headers["Content-Type"]) == (
+            200,
+            "MISS",
+            "image/png",
+        )
+        assert headers["Cache-Control"] == PUBLIC
+        assert asked == []
+        assert data == env.thumb_object(other.name)["Data"]
+        # Django's errors pass through, uncached.
+        for url, expected in [
+            (thumbnail(KITTEN, "100x100").url[:-12] + "0123456.jpg", 401),
+            (thumbnail("missing.jpg", "100x100").url, 404),
+        ]:
+            for _ in range(2):
+                status, headers, _body = send(base + url)
+                assert (status, headers["Cache-Control"]) == (expected, "no-store")
+        status, headers, _body = send(base + thumbnail(KITTEN, "100x100").url, "POST")
+        assert (status, headers["Allow"]) == (405, "GET, HEAD")
