@@ -48,11 +48,15 @@ class Result:
     waited: float = 0.0
 
 
-def ensure_thumbnail(spec: ThumbnailSpec, secret: str) -> Result:
-    """Return the stored thumbnail for ``spec``, rendering it if needed."""
+def ensure_thumbnail(spec: ThumbnailSpec, secret: str, *, looked: bool = False) -> Result:
+    """Return the stored thumbnail for ``spec``, rendering it if needed.
+
+    ``looked``: the caller has just found it missing (the view's one-read hit
+    path), so the first existence check is skipped.
+    """
     storage = thumbnail_storage()
     name = spec.name(secret)
-    if storage.exists(name):
+    if not looked and storage.exists(name):
         return Result(name, storage, rendered=False)
 
     timeout = float(app_settings.LOCK_TIMEOUT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ from .render import Result, ensure_thumbnail
 from .responses import get_backend
 from .signing import verify
 from .spec import ThumbnailSpec, parse_name
+from .storage import thumbnail_storage
 
 logger = logging.getLogger("restthumbs")
 
@@ -69,8 +71,12 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
         spec, secret = parse_name(path)
         verify(spec, secret)
         enforce(spec)
-        result = ensure_thumbnail(spec, secret)
-        response = get_backend()(request, result.storage, result.name, spec.content_type)
+        backend = get_backend()
+        response, result = _serve_stored(backend, request, spec, secret)
+        if response is None:
+            looked = hasattr(backend, "serve_stored")
+            result = ensure_thumbnail(spec, secret, looked=looked)
+            response = backend(request, result.storage, result.name, spec.content_type)
     except exc.ThumbnailError as error:
         status = status_for(error)
         _refused(path, spec, error.reason, status, error.message, start)
@@ -102,6 +108,17 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
     if timing:
         response["Server-Timing"] = timing
     return response
+
+
+def _serve_stored(
+    backend: Any, request: HttpRequest, spec: ThumbnailSpec, secret: str
+) -> tuple[HttpResponse | None, Result]:
+    """Answer a hit in one storage read when the backend offers ``serve_stored``."""
+    storage = thumbnail_storage()
+    name = spec.name(secret)
+    serve_stored = getattr(backend, "serve_stored", None)
+    response = serve_stored(request, storage, name, spec.content_type) if serve_stored else None
+    return response, Result(name, storage, rendered=False)
 
 
 def server_timing(result: Result, start: float) -> str | None:

@@ -27,6 +27,29 @@ def sendfile(request: HttpRequest, storage: Storage, name: str, content_type: st
         raise
 
 
+def serve_stored(
+    request: HttpRequest, storage: Storage, name: str, content_type: str
+) -> HttpResponse | None:
+    """The hit path: the response if ``name`` is stored, ``None`` if it is not.
+
+    The view tries this before :func:`~restthumbs.render.ensure_thumbnail`, so
+    a hit costs the one read that streams it (one ``GetObject`` on S3) instead
+    of an existence check followed by that read.
+    """
+    try:
+        stored = open_stored(storage, name, content=request.method != "HEAD")
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # not stored (a file where its directory should be: not stored either)
+    try:
+        return _respond(request, stored, content_type)
+    except BaseException:
+        stored.close()
+        raise
+
+
+sendfile.serve_stored = serve_stored  # type: ignore[attr-defined]
+
+
 def _respond(request: HttpRequest, stored: StoredFile, content_type: str) -> HttpResponse:
     etag = f'"{int(stored.modified * 1_000_000):x}-{stored.size:x}"'
     last_modified = http_date(int(stored.modified))
