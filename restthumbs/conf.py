@@ -11,119 +11,141 @@ import os
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULT_STORAGE_CLASS = "django.core.files.storage.FileSystemStorage"
 DEFAULT_STORAGE_ROOT = "%(MEDIA_ROOT)s/../thumbnails/"
 DEFAULT_QUALITY = 85
 
 
+_MISSING = object()
+
+
 class AppSettings:
-    """Typed, lazy access to restthumbs' settings."""
+    """Typed, lazy access to restthumbs' settings.
+
+    Each ``THUMBNAILS_*`` lookup is remembered until Django's ``setting_changed``
+    (sent by ``override_settings``) clears it: an unset setting costs Django an
+    ``AttributeError`` per read, and a hit reads about ten of them.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, name: str, default: Any) -> Any:
+        try:
+            value = self._cache[name]
+        except KeyError:
+            value = self._cache[name] = getattr(settings, name, _MISSING)
+        return default if value is _MISSING else value
+
+    def clear(self) -> None:
+        """Forget every remembered value (on ``setting_changed``)."""
+        self._cache.clear()
 
     @property
     def SOURCE_STORAGE_BACKEND(self) -> str:
-        return getattr(settings, "THUMBNAILS_SOURCE_STORAGE_BACKEND", DEFAULT_STORAGE_CLASS)
+        return self._get("THUMBNAILS_SOURCE_STORAGE_BACKEND", DEFAULT_STORAGE_CLASS)
 
     @property
     def SOURCE_ROOT(self) -> str:
-        value = getattr(settings, "THUMBNAILS_SOURCE_ROOT", None)
+        value = self._get("THUMBNAILS_SOURCE_ROOT", None)
         if value is None:
             value = settings.MEDIA_ROOT
         return os.fspath(value)
 
     @property
     def STORAGE_BACKEND(self) -> str:
-        return getattr(settings, "THUMBNAILS_STORAGE_BACKEND", DEFAULT_STORAGE_CLASS)
+        return self._get("THUMBNAILS_STORAGE_BACKEND", DEFAULT_STORAGE_CLASS)
 
     @property
     def STORAGE_ROOT(self) -> str:
         """The thumbnail root; ``%(MEDIA_ROOT)s`` is interpolated, then normalised."""
-        value = os.fspath(getattr(settings, "THUMBNAILS_STORAGE_ROOT", DEFAULT_STORAGE_ROOT))
+        value = os.fspath(self._get("THUMBNAILS_STORAGE_ROOT", DEFAULT_STORAGE_ROOT))
         # str.replace, not %-formatting: a literal "%" elsewhere in the path must survive.
         value = value.replace("%(MEDIA_ROOT)s", os.fspath(settings.MEDIA_ROOT))
         return os.path.normpath(value) if value else value
 
     @property
     def STORAGE_BASE_PATH(self) -> str:
-        return getattr(settings, "THUMBNAILS_STORAGE_BASE_PATH", "/thumbnails/")
+        return self._get("THUMBNAILS_STORAGE_BASE_PATH", "/thumbnails/")
 
     @property
     def PROXY_BASE_URL(self) -> str:
-        return getattr(settings, "THUMBNAILS_PROXY_BASE_URL", "/")
+        return self._get("THUMBNAILS_PROXY_BASE_URL", "/")
 
     @property
     def RESPONSE_BACKEND(self) -> str:
-        return getattr(
-            settings, "THUMBNAILS_RESPONSE_BACKEND", "restthumbs.responses.dummy.sendfile"
+        return self._get("THUMBNAILS_RESPONSE_BACKEND", "restthumbs.responses.dummy.sendfile"
         )
 
     @property
     def LOCK_TIMEOUT(self) -> float:
-        return getattr(settings, "THUMBNAILS_LOCK_TIMEOUT", 10)
+        return self._get("THUMBNAILS_LOCK_TIMEOUT", 10)
 
     @property
     def CACHE(self) -> str:
-        return getattr(settings, "THUMBNAILS_CACHE", "default")
+        return self._get("THUMBNAILS_CACHE", "default")
 
     @property
     def KEY_PREFIX(self) -> str:
-        return getattr(settings, "THUMBNAILS_KEY_PREFIX", "restthumbs")
+        return self._get("THUMBNAILS_KEY_PREFIX", "restthumbs")
 
     @property
     def SECRET_KEY(self) -> str | bytes | None:
-        return getattr(settings, "THUMBNAILS_SECRET_KEY", None)
+        return self._get("THUMBNAILS_SECRET_KEY", None)
 
     @property
     def SECRET_KEY_FALLBACKS(self) -> list[str | bytes]:
-        return list(getattr(settings, "THUMBNAILS_SECRET_KEY_FALLBACKS", []))
+        return list(self._get("THUMBNAILS_SECRET_KEY_FALLBACKS", []))
 
     @property
     def MAX_SIZE(self) -> int:
-        return getattr(settings, "THUMBNAILS_MAX_SIZE", 4096)
+        return self._get("THUMBNAILS_MAX_SIZE", 4096)
 
     @property
     def MAX_SOURCE_PIXELS(self) -> int:
-        return getattr(settings, "THUMBNAILS_MAX_SOURCE_PIXELS", 120_000_000)
+        return self._get("THUMBNAILS_MAX_SOURCE_PIXELS", 120_000_000)
 
     @property
     def MAX_SOURCE_BYTES(self) -> int:
-        return getattr(settings, "THUMBNAILS_MAX_SOURCE_BYTES", 104_857_600)
+        return self._get("THUMBNAILS_MAX_SOURCE_BYTES", 104_857_600)
 
     @property
     def ALLOWED_SIZES(self) -> list[str] | None:
-        value = getattr(settings, "THUMBNAILS_ALLOWED_SIZES", None)
+        value = self._get("THUMBNAILS_ALLOWED_SIZES", None)
         return None if value is None else list(value)
 
     @property
     def CACHE_MAX_AGE(self) -> int:
-        return getattr(settings, "THUMBNAILS_CACHE_MAX_AGE", 2_592_000)
+        return self._get("THUMBNAILS_CACHE_MAX_AGE", 2_592_000)
 
     @property
     def QUALITY(self) -> int | dict[str, int]:
-        return getattr(settings, "THUMBNAILS_QUALITY", DEFAULT_QUALITY)
+        return self._get("THUMBNAILS_QUALITY", DEFAULT_QUALITY)
 
     @property
     def UPSCALE(self) -> bool:
-        return bool(getattr(settings, "THUMBNAILS_UPSCALE", False))
+        return bool(self._get("THUMBNAILS_UPSCALE", False))
 
     @property
     def KEEP_ANIMATION(self) -> bool:
         """Keep animated GIF/WebP sources animated (GIF/WebP output only)."""
-        return bool(getattr(settings, "THUMBNAILS_KEEP_ANIMATION", False))
+        return bool(self._get("THUMBNAILS_KEEP_ANIMATION", False))
 
     @property
     def MAX_ANIMATION_FRAMES(self) -> int:
-        return getattr(settings, "THUMBNAILS_MAX_ANIMATION_FRAMES", 100)
+        return self._get("THUMBNAILS_MAX_ANIMATION_FRAMES", 100)
 
     @property
     def MAX_ANIMATION_PIXELS(self) -> int:
         """Budget of decoded pixels (frames x source pixels) for keeping an animation."""
-        return getattr(settings, "THUMBNAILS_MAX_ANIMATION_PIXELS", 50_000_000)
+        return self._get("THUMBNAILS_MAX_ANIMATION_PIXELS", 50_000_000)
 
     @property
     def METRICS(self) -> bool:
         """Record Prometheus metrics (needs ``prometheus-client``)."""
-        return bool(getattr(settings, "THUMBNAILS_METRICS", False))
+        return bool(self._get("THUMBNAILS_METRICS", False))
 
     def quality_for(self, format_name: str) -> int:
         """The encoder quality for a Pillow format name (``"JPEG"``, ``"WEBP"``...)."""
@@ -134,3 +156,10 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def _setting_changed(**kwargs: Any) -> None:
+    app_settings.clear()
+
+
+setting_changed.connect(_setting_changed, dispatch_uid="restthumbs.conf")

@@ -9,10 +9,14 @@ and the current key. Verification accepts the current key and every fallback
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import re
 
 from django.conf import settings
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes
 
 from .conf import app_settings
 from .exceptions import BadSignature
@@ -31,15 +35,26 @@ def _keys() -> list[str | bytes]:
     return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
 
 
-def _message(spec: ThumbnailSpec) -> str:
-    return "\x00".join((spec.source_path, spec.size, spec.method, spec.ext))
+def _message(spec: ThumbnailSpec) -> bytes:
+    return "\x00".join((spec.source_path, spec.size, spec.method, spec.ext)).encode()
+
+
+@functools.lru_cache(maxsize=16)
+def _derived_key(key: str | bytes) -> bytes:
+    """The HMAC key ``salted_hmac`` derives from ``key``: computed once per key."""
+    return hashlib.sha256(force_bytes(KEY_SALT) + force_bytes(key)).digest()
+
+
+def _hmac(key: str | bytes, message: bytes) -> str:
+    """Exactly ``salted_hmac(KEY_SALT, message, secret=key, algorithm="sha256")``."""
+    return hmac.new(_derived_key(key), message, hashlib.sha256).hexdigest()
 
 
 def sign(spec: ThumbnailSpec, key: str | bytes | None = None) -> str:
     """Return the secret of ``spec`` under ``key`` (default: the current key)."""
     if key is None:
         key = _keys()[0]
-    return salted_hmac(KEY_SALT, _message(spec), secret=key, algorithm="sha256").hexdigest()
+    return _hmac(key, _message(spec))
 
 
 def verify(spec: ThumbnailSpec, secret: str) -> None:
@@ -53,7 +68,7 @@ def verify(spec: ThumbnailSpec, secret: str) -> None:
     message = _message(spec)
     valid = False
     for key in _keys():
-        expected = salted_hmac(KEY_SALT, message, secret=key, algorithm="sha256").hexdigest()
+        expected = _hmac(key, message)
         # No early exit: every key is tried, so timing says nothing about which matched.
         valid |= constant_time_compare(expected, secret)
     if not valid:

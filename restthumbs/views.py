@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from . import exceptions as exc
@@ -103,7 +102,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
         return error_response(500, _("Internal error while serving the thumbnail."))
     if response.status_code < 400 and not response.has_header("Cache-Control"):
         # A backend that set its own (a redirect to an expiring URL: private) keeps it.
-        patch_cache_control(response, public=True, max_age=app_settings.CACHE_MAX_AGE)
+        response["Cache-Control"] = f"public, max-age={app_settings.CACHE_MAX_AGE}"
     timing = server_timing(result, start)
     if timing:
         response["Server-Timing"] = timing

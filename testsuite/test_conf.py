@@ -99,7 +99,11 @@ def unset(*names: str) -> Iterator[None]:
         for name in names:
             if hasattr(settings, name):
                 delattr(settings, name)
-        yield
+        app_settings.clear()  # delattr sends no setting_changed
+        try:
+            yield
+        finally:
+            app_settings.clear()
 
 
 @pytest.fixture
@@ -203,3 +207,12 @@ def test_importing_conf_reads_no_settings() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_remembered_values_follow_override_settings() -> None:
+    """Lookups are cached, and the cache is dropped on every setting_changed."""
+    first = app_settings.MAX_SIZE
+    assert app_settings.MAX_SIZE == first
+    with override_settings(THUMBNAILS_MAX_SIZE=first + 1):
+        assert app_settings.MAX_SIZE == first + 1
+    assert app_settings.MAX_SIZE == first
