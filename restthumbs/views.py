@@ -103,6 +103,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
     if response.status_code < 400 and not response.has_header("Cache-Control"):
         # A backend that set its own (a redirect to an expiring URL: private) keeps it.
         response["Cache-Control"] = f"public, max-age={app_settings.CACHE_MAX_AGE}"
+    assert result is not None  # set by _serve_stored's hit or by ensure_thumbnail
     timing = server_timing(result, start)
     if timing:
         response["Server-Timing"] = timing
@@ -111,12 +112,14 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
 
 def _serve_stored(
     backend: Any, request: HttpRequest, spec: ThumbnailSpec, secret: str
-) -> tuple[HttpResponse | None, Result]:
+) -> tuple[HttpResponse | None, Result | None]:
     """Answer a hit in one storage read when the backend offers ``serve_stored``."""
+    serve_stored = getattr(backend, "serve_stored", None)
+    if serve_stored is None:
+        return None, None
     storage = thumbnail_storage()
     name = spec.name(secret)
-    serve_stored = getattr(backend, "serve_stored", None)
-    response = serve_stored(request, storage, name, spec.content_type) if serve_stored else None
+    response = serve_stored(request, storage, name, spec.content_type)
     return response, Result(name, storage, rendered=False)
 
 
