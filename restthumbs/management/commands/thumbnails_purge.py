@@ -30,6 +30,8 @@ from restthumbs.signing import SECRET_LENGTH
 from restthumbs.spec import EXTENSIONS, METHODS, parse_size, validate_source_path
 from restthumbs.storage import local_path, thumbnail_storage
 
+from ..arguments import add_source_path
+
 _FILENAME_RE = re.compile(rf"[0-9a-f]{{{SECRET_LENGTH}}}\.(?P<ext>[a-z]+)")
 
 
@@ -117,13 +119,7 @@ class Command(BaseCommand):
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "source_path",
-            metavar="SOURCE_PATH",
-            help=_(
-                "Path of the source image, relative to the source storage (e.g. animals/kitten.jpg)."
-            ),
-        )
+        add_source_path(parser)
         parser.add_argument(
             "--dry-run",
             action="store_true",

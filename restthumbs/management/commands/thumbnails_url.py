@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from restthumbs.api import thumbnail_url
 from restthumbs.exceptions import ThumbnailError
 
+from ..arguments import add_source_path, add_spec
+
 
 class Command(BaseCommand):
     @property
@@ -28,24 +30,8 @@ class Command(BaseCommand):
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "source_path",
-            metavar="SOURCE_PATH",
-            help=_(
-                "Path of the source image, relative to the source storage (e.g. animals/kitten.jpg)."
-            ),
-        )
-        parser.add_argument(
-            "size", metavar="SIZE", help=_("Thumbnail size: WxH, Wx or xH (e.g. 100x100).")
-        )
-        parser.add_argument(
-            "method", metavar="METHOD", help=_("Resize method: crop, scale or smart.")
-        )
-        parser.add_argument(
-            "ext",
-            metavar="EXT",
-            help=_("Output format: jpg, jpeg, png, webp, gif or avif (a leading dot is accepted)."),
-        )
+        add_source_path(parser)
+        add_spec(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

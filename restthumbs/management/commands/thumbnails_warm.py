@@ -43,6 +43,7 @@ from restthumbs.spec import (
 )
 from restthumbs.storage import local_path, source_storage
 
+from ..arguments import add_spec
 from .thumbnails_purge import is_thumbnail_name
 
 logger = logging.getLogger("restthumbs")
@@ -178,17 +179,7 @@ class Command(BaseCommand):
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "size", metavar="SIZE", help=_("Thumbnail size: WxH, Wx or xH (e.g. 100x100).")
-        )
-        parser.add_argument(
-            "method", metavar="METHOD", help=_("Resize method: crop, scale or smart.")
-        )
-        parser.add_argument(
-            "ext",
-            metavar="EXT",
-            help=_("Output format: jpg, jpeg, png, webp, gif or avif (a leading dot is accepted)."),
-        )
+        add_spec(parser)
         parser.add_argument(
             "--prefix",
             metavar="DIR",
