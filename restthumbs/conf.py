@@ -8,7 +8,8 @@ everywhere and importing restthumbs never requires configured settings.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -19,6 +20,7 @@ DEFAULT_QUALITY = 85
 
 
 _MISSING = object()
+_T = TypeVar("_T")
 
 
 class AppSettings:
@@ -31,6 +33,7 @@ class AppSettings:
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
+        self._derived: dict[str, Any] = {}
 
     def _get(self, name: str, default: Any) -> Any:
         try:
@@ -39,9 +42,24 @@ class AppSettings:
             value = self._cache[name] = getattr(settings, name, _MISSING)
         return default if value is _MISSING else value
 
+    def derived(self, key: str, compute: Callable[[], _T]) -> _T:
+        """``compute()``, remembered under ``key`` until ``setting_changed``.
+
+        For what is built from settings and needed on every request (the
+        storage, the response backend, the signing keys): built once per
+        process, rebuilt after ``override_settings``. Two threads may both
+        compute it the first time; both results are equivalent.
+        """
+        try:
+            return self._derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
+
     def clear(self) -> None:
         """Forget every remembered value (on ``setting_changed``)."""
         self._cache.clear()
+        self._derived.clear()
 
     @property
     def SOURCE_STORAGE_BACKEND(self) -> str:

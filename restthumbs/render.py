@@ -28,7 +28,13 @@ from .processors import AnimationPolicy
 from .processors import render as render_image
 from .signals import thumbnail_rendered
 from .spec import ThumbnailSpec
-from .storage import open_source, save_atomically, source_storage, thumbnail_storage
+from .storage import (
+    is_stored,
+    open_source,
+    save_atomically,
+    source_storage,
+    thumbnail_storage,
+)
 
 logger = logging.getLogger("restthumbs")
 
@@ -56,7 +62,7 @@ def ensure_thumbnail(spec: ThumbnailSpec, secret: str, *, looked: bool = False) 
     """
     storage = thumbnail_storage()
     name = spec.name(secret)
-    if not looked and storage.exists(name):
+    if not looked and is_stored(storage, name):
         return Result(name, storage, rendered=False)
 
     timeout = float(app_settings.LOCK_TIMEOUT)
@@ -67,10 +73,10 @@ def ensure_thumbnail(spec: ThumbnailSpec, secret: str, *, looked: bool = False) 
             waited = _observed_wait(spec, lock, storage, name, timeout)
             if not lock.held:
                 return Result(name, storage, rendered=False, waited=waited)
-            if storage.exists(name):  # rendered between our last look and the takeover
+            if is_stored(storage, name):  # rendered between our last look and the takeover
                 lock.release()
                 return Result(name, storage, rendered=False, waited=waited)
-        elif storage.exists(name):  # another worker rendered and unlocked since our first look
+        elif is_stored(storage, name):  # another worker rendered and unlocked since our first look
             return Result(name, storage, rendered=False)
         duration = _render_and_save(spec, storage, name)
     finally:
@@ -124,7 +130,7 @@ def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> f
     while True:
         time.sleep(pause)
         pause = min(pause * 1.5, POLL_MAX)
-        if storage.exists(name):
+        if is_stored(storage, name):
             return time.monotonic() - start
         try:
             if lock.acquire():  # the holder finished without a file, failed, or expired

@@ -15,6 +15,7 @@ This module does no I/O and reads no settings.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 from .exceptions import InvalidSourcePath, InvalidSpec, NotAThumbnailURL
@@ -39,6 +40,7 @@ CONTENT_TYPES: dict[str, str] = {
     "AVIF": "image/avif",
 }
 
+_DRIVE_LETTERS = frozenset(string.ascii_letters)
 _SIZE_RE = re.compile(r"^(?:([1-9][0-9]{0,8})x([1-9][0-9]{0,8})|([1-9][0-9]{0,8})x|x([1-9][0-9]{0,8}))$")
 
 
@@ -105,17 +107,23 @@ def validate_method(method: str) -> str:
     return method
 
 
+_BAD_SEGMENTS = frozenset(("", ".", ".."))
+
+
 def validate_source_path(path: str) -> str:
-    """Refuse any path that is not a plain relative path inside the storage."""
+    """Refuse any path that is not a plain relative path inside the storage.
+
+    This is what keeps every thumbnail name inside its storage
+    (:func:`restthumbs.storage.is_stored` relies on it).
+    """
     if not path:
         raise InvalidSourcePath("Empty source path.")
     if "\x00" in path or "\\" in path:
         raise InvalidSourcePath("Source path contains a forbidden character.")
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+    if path[0] == "/" or (path[1:2] == ":" and path[0] in _DRIVE_LETTERS):
         raise InvalidSourcePath("Source path must be relative.")
-    for segment in path.split("/"):
-        if segment in ("", ".", ".."):
-            raise InvalidSourcePath("Source path has an empty, '.' or '..' segment.")
+    if not _BAD_SEGMENTS.isdisjoint(path.split("/")):
+        raise InvalidSourcePath("Source path has an empty, '.' or '..' segment.")
     return path
 
 

@@ -216,3 +216,28 @@ def test_remembered_values_follow_override_settings() -> None:
     with override_settings(THUMBNAILS_MAX_SIZE=first + 1):
         assert app_settings.MAX_SIZE == first + 1
     assert app_settings.MAX_SIZE == first
+
+
+def test_derived_values_are_computed_once_until_settings_change() -> None:
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(app_settings.MAX_SIZE)
+        return app_settings.MAX_SIZE
+
+    first = app_settings.derived("test-derived", compute)
+    assert app_settings.derived("test-derived", compute) == first
+    assert calls == [first]
+    with override_settings(THUMBNAILS_MAX_SIZE=first + 1):
+        assert app_settings.derived("test-derived", compute) == first + 1
+    assert app_settings.derived("test-derived", compute) == first
+    assert calls == [first, first + 1, first]
+
+
+def test_a_failed_derivation_is_not_remembered() -> None:
+    def broken() -> int:
+        raise ValueError("not yet")
+
+    with pytest.raises(ValueError):
+        app_settings.derived("test-broken", broken)
+    assert app_settings.derived("test-broken", lambda: 7) == 7

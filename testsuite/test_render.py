@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.test import override_settings
 from PIL import Image
 
@@ -34,7 +35,7 @@ from restthumbs.render import ensure_thumbnail
 from restthumbs.signals import thumbnail_rendered
 from restthumbs.signing import sign
 from restthumbs.spec import ThumbnailSpec, build_spec
-from restthumbs.storage import thumbnail_storage
+from restthumbs.storage import is_stored, thumbnail_storage
 from restthumbs.views import status_for
 
 from . import images
@@ -353,3 +354,44 @@ def test_storage_used_is_the_configured_one(tmp_path: Path, thumbs_dir: Path) ->
         assert thumbnail_storage().exists(result.name)
     assert files_under(elsewhere) == [result.name]
     assert files_under(thumbs_dir) == []
+
+
+def test_storage_is_resolved_once_until_settings_change(tmp_path: Path) -> None:
+    """One instance per process on the hit path, a new one after override_settings."""
+    first = thumbnail_storage()
+    assert thumbnail_storage() is first
+    with override_settings(THUMBNAILS_STORAGE_ROOT=str(tmp_path / "other")):
+        other = thumbnail_storage()
+        assert other is not first
+        assert Path(other.location) == tmp_path / "other"  # type: ignore[attr-defined]
+    assert thumbnail_storage() is not other
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "animals/kitten.jpg/40x40/crop/x.jpg",  # stored
+        "animals/kitten.jpg/40x40/crop/y.jpg",  # not stored
+        "animals/kitten.jpg/40x40/crop",  # a directory counts, as for exists()
+        "animals/kitten.jpg/40x40/crop/x.jpg/deeper.jpg",  # a file where a directory would be
+        "animals/kitten.jpg/40x40/crop/dangling.jpg",  # a dangling symlink counts, as for exists()
+        "nowhere/a.jpg",
+    ],
+)
+def test_is_stored_agrees_with_exists(thumbs_dir: Path, name: str) -> None:
+    storage = thumbnail_storage()
+    assert type(storage) is FileSystemStorage  # the lstat fast path
+    write_like_a_worker(thumbs_dir / "animals/kitten.jpg/40x40/crop/x.jpg", b"data")
+    (thumbs_dir / "animals/kitten.jpg/40x40/crop/dangling.jpg").symlink_to(thumbs_dir / "gone")
+    assert is_stored(storage, name) == storage.exists(name)
+    assert is_stored(storage, "animals/kitten.jpg/40x40/crop/x.jpg")
+
+
+class _AlwaysStored(FileSystemStorage):
+    def exists(self, name: str) -> bool:
+        return True
+
+
+def test_is_stored_leaves_subclasses_their_own_exists(tmp_path: Path) -> None:
+    assert is_stored(_AlwaysStored(location=str(tmp_path)), "never/written.jpg")
+    assert not is_stored(FileSystemStorage(location=str(tmp_path)), "never/written.jpg")

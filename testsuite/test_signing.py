@@ -102,12 +102,27 @@ def test_verify_accepts_the_secret() -> None:
         pytest.param(lambda s: s[:-1] + ("0" if s[-1] != "0" else "1"), id="one-digit-off"),
         pytest.param(lambda s: "", id="empty"),
         pytest.param(lambda s: "0" * 64, id="zeros"),
+        pytest.param(lambda s: "é" + s[1:], id="non-ascii-same-length"),
+        pytest.param(lambda s: "\udcff" + s[1:], id="lone-surrogate-same-length"),
+        pytest.param(lambda s: "٠" * 64, id="arabic-indic-digits"),
     ],
 )
 def test_verify_refuses_any_other_spelling(spoil: Callable[[str], str]) -> None:
     """Every thumbnail has exactly one URL: upper case or another length is a 401."""
     with pytest.raises(BadSignature):
         verify(SPEC, spoil(sign(SPEC)))
+
+
+def test_rotation_takes_effect_without_restarting() -> None:
+    """The derived keys are remembered per process; override_settings drops them."""
+    with override_settings(SECRET_KEY="before", SECRET_KEY_FALLBACKS=[]):
+        verify(SPEC, sign(SPEC))
+        old = sign(SPEC)
+    with override_settings(SECRET_KEY="after", SECRET_KEY_FALLBACKS=[]):
+        with pytest.raises(BadSignature):
+            verify(SPEC, old)
+    with override_settings(SECRET_KEY="after", SECRET_KEY_FALLBACKS=["before"]):
+        verify(SPEC, old)
 
 
 def test_upper_case_is_refused_even_when_hex_compare_would_match() -> None:

@@ -24,8 +24,18 @@ if TYPE_CHECKING:
 
 
 def get_backend(path: str | None = None) -> SendFile:
-    """Import the backend named by ``THUMBNAILS_RESPONSE_BACKEND`` (or ``path``)."""
-    path = path or app_settings.RESPONSE_BACKEND
+    """Import the backend named by ``THUMBNAILS_RESPONSE_BACKEND`` (or ``path``).
+
+    The configured one is imported once per process (and after ``setting_changed``).
+    """
+    if path is None:
+        return app_settings.derived(
+            "response_backend", lambda: _import_backend(app_settings.RESPONSE_BACKEND)
+        )
+    return _import_backend(path)
+
+
+def _import_backend(path: str) -> SendFile:
     try:
         backend = import_string(path)
     except ImportError as e:
