@@ -24,7 +24,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.render import WORKLOADS, ensure_corpus  # noqa: E402
+from benchmarks.render import WORKLOADS, ensure_corpus
 
 
 def _setup_django() -> None:
@@ -80,7 +80,9 @@ def scores(a: Image.Image, b: Image.Image) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="skip the 12 MP source")
     args = parser.parse_args(argv)
     _setup_django()

@@ -39,8 +39,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -349,13 +350,31 @@ def measure(system: str, source: str, workload: str, repeat: int) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worker", nargs=3, metavar=("SYSTEM", "SOURCE", "WORKLOAD"), help=argparse.SUPPRESS)
-    parser.add_argument("--repeat", type=int, default=None, help="renders per measurement (default 9, quick 5)")
-    parser.add_argument("--quick", action="store_true", help="skip the 12 MP source and repeat less")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset of " + ",".join(SYSTEMS))
-    parser.add_argument("--sources", default=None, help="comma-separated subset of " + ",".join(SOURCES))
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of " + ",".join(WORKLOADS))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("SYSTEM", "SOURCE", "WORKLOAD"), help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="renders per measurement (default 9, quick 5)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the 12 MP source and repeat less"
+    )
+    parser.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help="comma-separated subset of " + ",".join(SYSTEMS),
+    )
+    parser.add_argument(
+        "--sources", default=None, help="comma-separated subset of " + ",".join(SOURCES)
+    )
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help="comma-separated subset of " + ",".join(WORKLOADS),
+    )
     parser.add_argument("--big", action="store_true", help="add a 100 MP JPEG (the memory target)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     args = parser.parse_args(argv)
@@ -373,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"not installed, skipped: {', '.join(missing)} (pip install -e '.[bench]')")
     results: dict[str, Any] = {}
-    print(f"repeats: {repeat}; median ms / peak RSS increase MB / output KB; ratio = system / restthumbs")
+    print(
+        f"repeats: {repeat}; median ms / peak RSS increase MB / output KB; ratio = system / restthumbs"
+    )
     for workload in args.workloads.split(","):
         for source in sources:
             print(f"\n== {workload} {WORKLOADS[workload][0]} {WORKLOADS[workload][1]} on {source}")
@@ -416,12 +437,16 @@ def print_targets(results: dict[str, Any]) -> None:
         checks.append(("24MP crop: easy / restthumbs", easy and easy / rt, ">=", 4.0))
         view = get(crop, "restthumbs-view")
         checks.append(("24MP crop: view - renderer (ms)", view and view - rt, "<=", 5.0))
-        checks.append(("24MP crop: RSS increase (MB)", get(crop, "restthumbs", "rss_increase_mb"), "<", 30.0))
+        checks.append(
+            ("24MP crop: RSS increase (MB)", get(crop, "restthumbs", "rss_increase_mb"), "<", 30.0)
+        )
     rt_fit = get(fit, "restthumbs")
     if rt_fit:
         vips = get(fit, "vips")
         checks.append(("24MP fit: restthumbs / vips", vips and rt_fit / vips, "<=", 1.1))
-        checks.append(("24MP fit: RSS increase (MB)", get(fit, "restthumbs", "rss_increase_mb"), "<", 60.0))
+        checks.append(
+            ("24MP fit: RSS increase (MB)", get(fit, "restthumbs", "rss_increase_mb"), "<", 60.0)
+        )
     big = get("crop200/100mp.jpg", "restthumbs", "rss_total_mb")
     if big is not None:
         checks.append(("100MP crop: total RSS (MB)", big, "<", 250.0))

@@ -47,7 +47,9 @@ def check_response_backend(**kwargs: Any) -> list[CheckMessage]:
 
 def _storage_errors(setting: str, backend: Any) -> list[CheckMessage]:
     if not isinstance(backend, str) or not backend:
-        return [Error(f"{setting} must be a STORAGES key or a dotted class path.", id="restthumbs.E002")]
+        return [
+            Error(f"{setting} must be a STORAGES key or a dotted class path.", id="restthumbs.E002")
+        ]
     if backend in (getattr(settings, "STORAGES", None) or {}):
         return []
     try:

@@ -94,8 +94,7 @@ class AppSettings:
 
     @property
     def RESPONSE_BACKEND(self) -> str:
-        return self._get("THUMBNAILS_RESPONSE_BACKEND", "restthumbs.responses.dummy.sendfile"
-        )
+        return self._get("THUMBNAILS_RESPONSE_BACKEND", "restthumbs.responses.dummy.sendfile")
 
     @property
     def LOCK_TIMEOUT(self) -> float:

@@ -45,9 +45,7 @@ def _derived_key(key: str | bytes) -> bytes:
 
 def _verification_keys() -> tuple[bytes, ...]:
     """The derived keys of :func:`_keys`, built once until ``setting_changed``."""
-    return app_settings.derived(
-        "signing_keys", lambda: tuple(_derived_key(key) for key in _keys())
-    )
+    return app_settings.derived("signing_keys", lambda: tuple(_derived_key(key) for key in _keys()))
 
 
 def _hmac(key: str | bytes, message: bytes) -> str:

@@ -41,7 +41,9 @@ CONTENT_TYPES: dict[str, str] = {
 }
 
 _DRIVE_LETTERS = frozenset(string.ascii_letters)
-_SIZE_RE = re.compile(r"^(?:([1-9][0-9]{0,8})x([1-9][0-9]{0,8})|([1-9][0-9]{0,8})x|x([1-9][0-9]{0,8}))$")
+_SIZE_RE = re.compile(
+    r"^(?:([1-9][0-9]{0,8})x([1-9][0-9]{0,8})|([1-9][0-9]{0,8})x|x([1-9][0-9]{0,8}))$"
+)
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,20 @@ def thumbs_dir(media: Path) -> Path:
 def write_source(media: Path) -> Callable[..., Path]:
     """``write_source("a/b.jpg", data_or_image, format=..., **params)`` -> the file's path."""
 
-    def write(name: str, content: bytes | Image.Image | None = None, format: str | None = None, **params: object) -> Path:
+    def write(
+        name: str,
+        content: bytes | Image.Image | None = None,
+        format: str | None = None,
+        **params: object,
+    ) -> Path:
         path = media / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if content is None:
             content = images.photo()
         if isinstance(content, Image.Image):
-            fmt = format or {".png": "PNG", ".gif": "GIF", ".webp": "WEBP"}.get(path.suffix.lower(), "JPEG")
+            fmt = format or {".png": "PNG", ".gif": "GIF", ".webp": "WEBP"}.get(
+                path.suffix.lower(), "JPEG"
+            )
             content = images.encode(content, fmt, **params)
         path.write_bytes(content)
         return path

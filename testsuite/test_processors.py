@@ -926,7 +926,9 @@ def test_strip_parallel_resample_matches_a_single_resize(mode: str) -> None:
 
     source = photo((1500, 1000), mode="RGBA" if mode == "RGBa" else mode).convert(mode)
     size, box = (800, 533), (10.0, 5.5, 1490.0, 990.0)
-    single = source.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=processors.REDUCING_GAP)
+    single = source.resize(
+        size, Image.Resampling.LANCZOS, box=box, reducing_gap=processors.REDUCING_GAP
+    )
     strips = processors._resize_in_strips(source, size, box, 2)
     diff = np.abs(np.asarray(single, dtype=int) - np.asarray(strips, dtype=int))
     assert strips.size == size

@@ -56,7 +56,9 @@ def do_thumbnail(parser: Parser, token: Token) -> ThumbnailNode:
     if len(bits) != 5:
         raise template.TemplateSyntaxError(USAGE)
     args = [parser.compile_filter(bit) for bit in bits[1:]]
-    for check, expression in zip((parse_size, validate_method, normalize_ext), args[1:], strict=True):
+    for check, expression in zip(
+        (parse_size, validate_method, normalize_ext), args[1:], strict=True
+    ):
         value = _literal(expression)
         if value is not None:
             try:
