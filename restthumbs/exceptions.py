@@ -11,14 +11,28 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ThumbnailError(Exception):
-    """Base class of every error restthumbs raises on purpose."""
+    """Base class of every error restthumbs raises on purpose.
+
+    ``message`` is what the client reads (the response body); ``detail``, if
+    given, is what the operator reads instead (logs, ``thumbnails_warm``): the
+    strerror of a full disk, a bucket name, S3's error code. Those stay out of
+    responses, which anybody on the internet can trigger.
+    """
 
     reason = "error"
     default_message: str = _("The thumbnail cannot be served.")
+    #: Seconds for a ``Retry-After`` header, for errors worth retrying.
+    retry_after: int | None = None
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, detail: str | None = None) -> None:
         self.message = str(message if message is not None else self.default_message)
+        self.detail = detail
         super().__init__(self.message)
+
+    @property
+    def log_message(self) -> str:
+        """The message for operators: ``detail`` if there is one, else ``message``."""
+        return self.detail if self.detail is not None else self.message
 
 
 class NotAThumbnailURL(ThumbnailError):
@@ -84,8 +98,8 @@ class ThumbnailBusy(ThumbnailError):
     default_message = _("The thumbnail is being rendered; retry shortly.")
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
-        self.retry_after = retry_after
         super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StorageWriteError(ThumbnailError):
@@ -93,3 +107,15 @@ class StorageWriteError(ThumbnailError):
 
     reason = "storage_write"
     default_message = _("The thumbnail could not be stored.")
+
+
+class StorageUnavailable(ThumbnailError):
+    """A storage could not be read: S3 unreachable, throttling, or refusing access.
+
+    A ``503`` with ``Retry-After``: a CDN keeps nothing (``no-store``) and a
+    client may try again, while the operator finds the cause in the log.
+    """
+
+    reason = "storage_unavailable"
+    default_message = _("The storage is unavailable; retry shortly.")
+    retry_after = 5

@@ -174,7 +174,8 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
     try:
         save_atomically(storage, name, data, spec.content_type)
     except OSError as e:
-        raise StorageWriteError(f"The thumbnail could not be stored: {e.strerror or e}") from e
+        detail = f"The thumbnail could not be stored: {e.strerror or e}"
+        raise StorageWriteError(detail=detail) from e
     duration = time.perf_counter() - start
     thumbnail_rendered.send(
         sender=ThumbnailSpec,

@@ -26,7 +26,7 @@ from django.core.files.storage import FileSystemStorage, InMemoryStorage, Storag
 from django.utils.module_loading import import_string
 
 from .conf import app_settings
-from .exceptions import SourceTooLarge
+from .exceptions import SourceTooLarge, StorageUnavailable
 
 
 def _storages_setting() -> dict[str, Any]:
@@ -89,6 +89,13 @@ def is_stored(storage: Storage, name: str) -> bool:
     """
     if type(storage) is FileSystemStorage:
         return os.path.lexists(os.path.join(storage.location, name))
+    if is_s3(storage):
+        # The HeadObject S3Storage.exists() sends, with S3's failures as StorageUnavailable.
+        try:
+            _s3_call(storage, "head_object", name, **_s3_read_parameters(storage, name))
+        except FileNotFoundError:
+            return False
+        return True
     return storage.exists(name)
 
 
@@ -173,8 +180,10 @@ def open_source(storage: Storage, name: str, max_bytes: int) -> File:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
         try:
             _copy_bounded(body.iter_chunks(CHUNK_SIZE), spool, max_bytes)
-        except BaseException:
+        except BaseException as e:
             spool.close()
+            if _is_botocore_error(e):  # the connection broke or timed out mid-body
+                raise StorageUnavailable(detail=f"S3 get_object {name!r}: {e}") from e
             raise
     spool.seek(0)
     source = File(spool, name=name)
@@ -310,6 +319,12 @@ def put_s3_object(storage: Storage, name: str, data: bytes, content_type: str) -
         raise OSError(f"S3 PutObject {key!r} failed: {e}") from e
 
 
+def _is_botocore_error(error: BaseException) -> bool:
+    from botocore.exceptions import BotoCoreError
+
+    return isinstance(error, BotoCoreError)
+
+
 def _s3_client(storage: Storage) -> Any:
     return storage.connection.meta.client
 
@@ -334,15 +349,26 @@ def _s3_read_parameters(storage: Storage, name: str) -> dict[str, Any]:
 
 
 def _s3_call(storage: Storage, operation: str, name: str, **params: Any) -> dict[str, Any]:
-    """Call ``head_object``/``get_object`` on ``name``; a missing key is ``FileNotFoundError``."""
-    from botocore.exceptions import ClientError
+    """Call ``head_object``/``get_object`` on ``name``.
+
+    A missing key (``404``) is ``FileNotFoundError``. Any other failure, an
+    error answer (``403``, ``500``, ``503 SlowDown``: botocore has already
+    retried what it retries) or no answer at all (unreachable, timed out), is
+    :class:`~restthumbs.exceptions.StorageUnavailable`, with the cause kept
+    for the log and out of the response.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
 
     key = _s3_key(storage, name)
     try:
         call = getattr(_s3_client(storage), operation)
         response: dict[str, Any] = call(Bucket=_s3_bucket(storage), Key=key, **params)
     except ClientError as e:
-        if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
             raise FileNotFoundError(f"No such object in the bucket: {key}") from e
-        raise
+        code = e.response.get("Error", {}).get("Code", "?")
+        raise StorageUnavailable(detail=f"S3 {operation} {key!r}: {status} {code}") from e
+    except BotoCoreError as e:
+        raise StorageUnavailable(detail=f"S3 {operation} {key!r}: {e}") from e
     return response

@@ -38,6 +38,7 @@ STATUS_BY_ERROR: dict[type[exc.ThumbnailError], int] = {
     exc.BadSourceImage: 422,
     exc.ThumbnailBusy: 503,
     exc.StorageWriteError: 503,
+    exc.StorageUnavailable: 503,
 }
 
 
@@ -49,9 +50,7 @@ def status_for(error: exc.ThumbnailError) -> int:
 
 
 def error_response(status: int, message: str) -> HttpResponse:
-    response = HttpResponse(
-        message + "\n", status=status, content_type="text/plain; charset=utf-8"
-    )
+    response = HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -78,9 +77,9 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
             response = backend(request, result.storage, result.name, spec.content_type)
     except exc.ThumbnailError as error:
         status = status_for(error)
-        _refused(path, spec, error.reason, status, error.message, start)
+        _refused(path, spec, error.reason, status, error.log_message, start)
         response = error_response(status, error.message)
-        if isinstance(error, exc.ThumbnailBusy):
+        if error.retry_after is not None:
             response["Retry-After"] = str(error.retry_after)
         return response
     except Exception:

@@ -284,17 +284,22 @@ def test_unreachable_lock_cache_renders_and_logs(
 
 
 def test_unwritable_target_is_5xx_and_recovers(
-    client: Any, thumbs_dir: Path, renders: list[dict[str, Any]]
+    client: Any, thumbs_dir: Path, renders: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A regular file where the source's directory must be: works even as root."""
     thumb = thumbnail(SOURCE, "100x100")
     blocker = thumbs_dir / SOURCE
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"in the way")
-    response = client.get(thumb.url)
+    with caplog.at_level(logging.WARNING, logger="restthumbs"):
+        response = client.get(thumb.url)
     assert 500 <= response.status_code < 600
     assert response.status_code == status_for(StorageWriteError())
     assert response["Cache-Control"] == "no-store"
+    # The errno is for the operator's log, not for whoever asked for the URL.
+    assert response.content == b"The thumbnail could not be stored.\n"
+    (refusal,) = [r for r in caplog.records if getattr(r, "reason", None) == "storage_write"]
+    assert "could not be stored: Not a directory" in refusal.getMessage()
     assert files_under(thumbs_dir) == [SOURCE]  # the blocker, nothing partial or temporary
     assert renders == []
     blocker.unlink()

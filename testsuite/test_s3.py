@@ -20,6 +20,7 @@ and of a hit, not only the responses:
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -572,3 +573,140 @@ def test_streaming_from_a_storage_without_paths(
         assert client.get(thumb.url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     assert files_under(media) == [KITTEN]
     assert files_under(thumbs_dir) == []
+
+
+# -- S3 failing: throttled, refusing access -------------------------------------------
+#
+# moto never throttles nor refuses, so these answers are injected. What they
+# exercise is real: botocore parses the injected HTTP answer as it would S3's.
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+class S3Faults:
+    """Answer chosen requests of the watched storages with an S3 error, unsent.
+
+    A ``before-send`` handler that returns a response replaces the HTTP
+    exchange; for any request without a rule it returns ``None`` and the
+    request goes to moto as usual.
+    """
+
+    def __init__(self) -> None:
+        self.rules: dict[tuple[str, str], tuple[int, str]] = {}
+
+    def watch(self, label: str, storage: Storage) -> None:
+        client = storage.connection.meta.client  # type: ignore[attr-defined]
+        client.meta.events.register("before-send.s3", functools.partial(self._answer, label))
+
+    def _answer(self, label: str, event_name: str, request: Any, **kwargs: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        rule = self.rules.get((label, event_name.rsplit(".", 1)[-1]))
+        if rule is None:
+            return None
+        status, code = rule
+        xml = f"<Error><Code>{code}</Code><Message>Injected by the test.</Message></Error>"
+        headers = {"Content-Type": "application/xml", "x-amz-request-id": "TEST"}
+        return AWSResponse(request.url, status, headers, _Body(xml.encode()))
+
+
+#: One attempt: botocore's retries of a 503 would only make these tests slow.
+def _one_attempt() -> dict[str, Any]:
+    from botocore.config import Config
+
+    return {"client_config": Config(signature_version="s3v4", retries={"total_max_attempts": 1})}
+
+
+@pytest.fixture
+def faults(s3: Callable[..., S3Env]) -> Callable[..., tuple[S3Env, S3Faults]]:
+    def configure(backend: str = DUMMY) -> tuple[S3Env, S3Faults]:
+        env = s3(
+            backend,
+            thumbs={"querystring_auth": False, **_one_attempt()},
+            sources=_one_attempt(),
+        )
+        injected = S3Faults()
+        injected.watch("sources", storages["s3_sources"])
+        injected.watch("thumbs", storages["s3_thumbs"])
+        return env, injected
+
+    return configure
+
+
+def _assert_storage_unavailable(
+    response: Any, caplog: pytest.LogCaptureFixture, cause: str
+) -> None:
+    assert response.status_code == 503
+    assert response["Cache-Control"] == "no-store"
+    assert response["Retry-After"] == "5"
+    # The client reads a generic message; bucket, key and S3's code are for the log.
+    text = response.content.decode()
+    assert "storage is unavailable" in text
+    assert THUMBS_BUCKET not in text and SOURCES_BUCKET not in text and "S3" not in text
+    refusals = [r for r in caplog.records if getattr(r, "reason", None) == "storage_unavailable"]
+    assert len(refusals) == 1
+    assert refusals[0].levelno == logging.WARNING
+    assert refusals[0].status == 503  # type: ignore[attr-defined]
+    assert cause in refusals[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("backend", "operation"),
+    [
+        pytest.param(DUMMY, "GetObject", id="streaming"),  # the one-read hit path
+        pytest.param(REDIRECT, "HeadObject", id="redirect"),  # the existence check
+    ],
+)
+@pytest.mark.parametrize(
+    ("status", "code"), [(503, "SlowDown"), (500, "InternalError"), (403, "AccessDenied")]
+)
+def test_thumbnail_bucket_failing_is_503_then_recovers(
+    client: Any,
+    faults: Callable[..., tuple[S3Env, S3Faults]],
+    caplog: pytest.LogCaptureFixture,
+    backend: str,
+    operation: str,
+    status: int,
+    code: str,
+) -> None:
+    env, injected = faults(backend)
+    env.put_source(KITTEN)
+    thumb = thumbnail(KITTEN, "100x100")
+    injected.rules[("thumbs", operation)] = (status, code)
+    with caplog.at_level(logging.INFO, logger="restthumbs"):
+        response = client.get(thumb.url)
+    _assert_storage_unavailable(response, caplog, str(status))
+    assert env.requests.take() == [("thumbs", operation)]  # nothing read, nothing written
+    assert env.thumb_keys() == []
+
+    injected.rules.clear()
+    assert client.get(thumb.url).status_code in (200, 302)
+    assert env.thumb_keys() == [f"{THUMBS_PREFIX}/{thumb.name}"]
+
+
+@pytest.mark.parametrize(("status", "code"), [(503, "SlowDown"), (403, "AccessDenied")])
+def test_source_bucket_failing_is_503_not_404(
+    client: Any,
+    faults: Callable[..., tuple[S3Env, S3Faults]],
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    code: str,
+) -> None:
+    """A source S3 will not give is not a missing source: no 404 for a CDN to believe."""
+    env, injected = faults()
+    env.put_source(KITTEN)
+    thumb = thumbnail(KITTEN, "100x100")
+    injected.rules[("sources", "GetObject")] = (status, code)
+    with caplog.at_level(logging.INFO, logger="restthumbs"):
+        response = client.get(thumb.url)
+    _assert_storage_unavailable(response, caplog, f"{status} {code}")
+    assert env.requests.take() == [*STREAM_MISS_CHECKS, GET_SOURCE]
+    assert env.thumb_keys() == []
+    injected.rules.clear()
+    assert client.get(thumb.url).status_code == 200

@@ -9,6 +9,7 @@ Sources are in one bucket, thumbnails in another, each under a ``location``.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from email.message import Message
+from io import StringIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,6 +35,7 @@ pytest.importorskip("flask", reason="needs moto[server]")
 
 import boto3  # noqa: E402
 from django.core.files.storage import storages  # noqa: E402
+from django.core.management import CommandError, call_command  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from restthumbs.api import thumbnail  # noqa: E402
@@ -47,12 +50,12 @@ from .test_s3 import (  # noqa: E402
     HEAD_THUMB,
     KITTEN,
     MISS_CHECKS,
-    STREAM_MISS_CHECKS,
     PUBLIC,
     PUT_THUMB,
     REDIRECT,
     SOURCES_BUCKET,
     SOURCES_PREFIX,
+    STREAM_MISS_CHECKS,
     THUMBS_BUCKET,
     THUMBS_PREFIX,
     S3Env,
@@ -230,6 +233,115 @@ def test_bad_image_is_4xx_and_writes_nothing(client: Any, s3: Callable[..., S3En
         assert 400 <= response.status_code < 500
         assert response["Cache-Control"] == "no-store"
     assert env.thumb_keys() == []
+
+
+# -- S3 unreachable: a 503 that nothing keeps, then recovery --------------------------
+
+
+def quick_failing(endpoint: str) -> dict[str, Any]:
+    """Options for an S3Storage on ``endpoint`` that fail at once when nothing answers.
+
+    One attempt and short timeouts: botocore's retries with backoff would only
+    make the test slow, not different.
+    """
+    from botocore.config import Config
+
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"total_max_attempts": 1},
+    )
+    return {"endpoint_url": endpoint, "region_name": REGION, "client_config": config}
+
+
+@contextmanager
+def storages_on(sources: str, thumbs: str, backend: str = DUMMY) -> Iterator[None]:
+    setting = storages_setting(
+        s3_storage(SOURCES_BUCKET, SOURCES_PREFIX, **quick_failing(sources)),
+        s3_storage(THUMBS_BUCKET, THUMBS_PREFIX, querystring_auth=False, **quick_failing(thumbs)),
+    )
+    with override_settings(
+        STORAGES=setting,
+        THUMBNAILS_SOURCE_STORAGE_BACKEND="s3_sources",
+        THUMBNAILS_STORAGE_BACKEND="s3_thumbs",
+        THUMBNAILS_RESPONSE_BACKEND=backend,
+    ):
+        yield
+
+
+def assert_unavailable(response: Any) -> None:
+    assert response.status_code == 503
+    assert response["Cache-Control"] == "no-store"
+    assert response["Retry-After"] == "5"
+    assert b"storage is unavailable" in response.content
+
+
+@pytest.mark.parametrize("backend", [DUMMY, REDIRECT])
+def test_s3_stopped_mid_run_is_503_then_recovers(
+    client: Any, aws: Any, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A second moto server on its own port is stopped, then started again on that port.
+
+    moto keeps its buckets in the process, so the restarted server has the
+    thumbnail rendered before the outage, as S3 would after a network blip.
+    """
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    own = f"http://127.0.0.1:{port}"
+    env = S3Env(aws)
+    env.put_source(KITTEN)
+    stored, cold = thumbnail(KITTEN, "100x100"), thumbnail(KITTEN, "60x60")
+    try:
+        with storages_on(own, own, backend):
+            assert client.get(stored.url).status_code in (200, 302)
+            server.stop()
+            with caplog.at_level(logging.WARNING, logger="restthumbs"):
+                for thumb in (stored, cold):
+                    assert_unavailable(client.get(thumb.url))
+            warnings = [
+                r for r in caplog.records if getattr(r, "reason", None) == "storage_unavailable"
+            ]
+            assert len(warnings) == 2
+            assert all("Could not connect" in r.getMessage() for r in warnings)
+            server = moto_server.ThreadedMotoServer(
+                ip_address="127.0.0.1", port=port, verbose=False
+            )
+            server.start()
+            for thumb in (stored, cold):
+                assert client.get(thumb.url).status_code in (200, 302)
+    finally:
+        server.stop()
+    assert env.thumb_keys() == sorted(f"{THUMBS_PREFIX}/{t.name}" for t in (stored, cold))
+
+
+def test_warm_names_the_cause_when_the_thumbnail_bucket_is_unreachable(
+    aws: Any, endpoint: str
+) -> None:
+    """Sources are listed and read from moto; the thumbnail storage answers nothing."""
+    env = S3Env(aws)
+    env.put_source(KITTEN)
+    env.put_source("animals/puppy.jpg")
+    out, err = StringIO(), StringIO()
+    with storages_on(endpoint, f"http://127.0.0.1:{free_port()}"):
+        with pytest.raises(CommandError):
+            call_command(
+                "thumbnails_warm", "100x100", "crop", ".jpg",
+                fail_on_error=True, stdout=out, stderr=err,
+            )  # fmt: skip
+    lines = err.getvalue().splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == ["animals/kitten.jpg", "animals/puppy.jpg"]
+    assert all("Could not connect" in line and "(storage_unavailable)" in line for line in lines)
+    assert "failed 2" in out.getvalue()
+
+
+def test_warm_refuses_cleanly_when_the_source_bucket_is_unreachable(aws: Any) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    with storages_on(closed, closed):
+        with pytest.raises(CommandError, match="could not be listed"):
+            call_command("thumbnails_warm", "100x100", "crop", ".jpg", stdout=StringIO())
 
 
 # -- deploy/nginx-s3.conf: nginx in front of the bucket, Django behind it -------------

@@ -141,7 +141,7 @@ def warm_one(path: str, size: str, method: str, ext: str) -> Outcome:
         spec = build_spec(path, size, method, ext)
         result = ensure_thumbnail(spec, sign(spec))
     except ThumbnailError as e:
-        return Outcome(path, FAILED, message=f"{e.message} ({e.reason})")
+        return Outcome(path, FAILED, message=f"{e.log_message} ({e.reason})")
     except ImproperlyConfigured:
         raise
     except Exception as e:
@@ -217,6 +217,10 @@ class Command(BaseCommand):
                 return []  # an empty (never written) source storage: nothing to warm
             raise CommandError(
                 _("There is no directory %(prefix)s in the source storage.") % {"prefix": prefix}
+            ) from e
+        except Exception as e:  # S3 unreachable, access denied...: say so, not a traceback
+            raise CommandError(
+                _("The source storage could not be listed: %(error)s") % {"error": e}
             ) from e
 
     def _run(
