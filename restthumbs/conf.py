@@ -35,7 +35,8 @@ class AppSettings:
         self._cache: dict[str, Any] = {}
         self._derived: dict[str, Any] = {}
 
-    def _get(self, name: str, default: Any) -> Any:
+    def _get(self, name: str, default: _T) -> _T:
+        """``settings.<name>``, or ``default`` if unset: typed as the default is."""
         try:
             value = self._cache[name]
         except KeyError:
@@ -67,10 +68,9 @@ class AppSettings:
 
     @property
     def SOURCE_ROOT(self) -> str:
-        value = self._get("THUMBNAILS_SOURCE_ROOT", None)
-        if value is None:
-            value = settings.MEDIA_ROOT
-        return os.fspath(value)
+        value: str | os.PathLike[str] | None = self._get("THUMBNAILS_SOURCE_ROOT", None)
+        root: str | os.PathLike[str] = settings.MEDIA_ROOT if value is None else value
+        return os.fspath(root)
 
     @property
     def STORAGE_BACKEND(self) -> str:

@@ -7,6 +7,7 @@ stable ``reason`` slug used in logs and metrics.
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,7 +21,7 @@ class ThumbnailError(Exception):
     """
 
     reason = "error"
-    default_message: str = _("The thumbnail cannot be served.")
+    default_message: str | Promise = _("The thumbnail cannot be served.")
     #: Seconds for a ``Retry-After`` header, for errors worth retrying.
     retry_after: int | None = None
 

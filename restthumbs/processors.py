@@ -163,7 +163,8 @@ def smart_box(im: Image.Image, box: Box) -> Box:
             candidate = (slack_x * i / steps, top, slack_x * i / steps + bw, bottom)
         else:
             candidate = (left, slack_y * i / steps, right, slack_y * i / steps + bh)
-        window = proxy.crop(tuple(round(v) for v in scale_box(candidate, px, py)))
+        x0, y0, x1, y1 = scale_box(candidate, px, py)
+        window = proxy.crop((round(x0), round(y0), round(x1), round(y1)))
         entropy = window.entropy()
         # Ties go to the window nearest the centre.
         distance = -abs(i - steps / 2)
@@ -356,14 +357,18 @@ def to_srgb(im: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image, by
     space, is_srgb = _profile_info(icc_profile) if icc_profile else ("", False)
     if im.mode == "CMYK":
         transform = _srgb_transform(icc_profile, "CMYK") if space == "CMYK" else None
-        return (ImageCms.applyTransform(im, transform) if transform else im.convert("RGB")), None
+        if transform is None:
+            return im.convert("RGB"), None
+        converted = ImageCms.applyTransform(im, transform)
+        assert converted is not None  # None only with inPlace=True
+        return converted, None
     if space == "GRAY":
         return im, icc_profile if im.mode in ("L", "LA") else None
     if space != "RGB" or im.mode not in ("RGB", "RGBA"):
         return im, None
     if is_srgb:
         return im, icc_profile
-    transform = _srgb_transform(icc_profile, "RGB")  # type: ignore[arg-type]
+    transform = _srgb_transform(icc_profile, "RGB")
     if transform is None:
         return im, None
     if im.mode == "RGBA":

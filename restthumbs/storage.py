@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeGuard
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -27,6 +27,9 @@ from django.utils.module_loading import import_string
 
 from .conf import app_settings
 from .exceptions import SourceTooLarge, StorageUnavailable
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 
 def _storages_setting() -> dict[str, Any]:
@@ -51,9 +54,12 @@ def _instantiate(backend: str, root: str, setting_name: str) -> Storage:
             f"{setting_name}={backend!r} is neither a key of STORAGES nor an importable "
             f"storage class: {e}"
         ) from e
+    storage: Storage
     if isinstance(storage_class, type) and issubclass(storage_class, FileSystemStorage):
-        return storage_class(location=root)
-    return storage_class()
+        storage = storage_class(location=root)
+    else:
+        storage = storage_class()
+    return storage
 
 
 def source_storage() -> Storage:
@@ -128,7 +134,7 @@ def save_atomically(
     path = local_path(storage, name)
     if path is None:
         content = ContentFile(data)
-        content.content_type = content_type  # read by remote storages (GCS, Azure)
+        content.content_type = content_type  # type: ignore[attr-defined]  # read by GCS, Azure
         saved = storage.save(name, content)
         if saved != name:
             storage.delete(saved)
@@ -161,7 +167,7 @@ SPOOL_MEMORY = 8 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
 
 
-def open_source(storage: Storage, name: str, max_bytes: int) -> File:
+def open_source(storage: Storage, name: str, max_bytes: int) -> File[bytes]:
     """Open the source image ``name`` for reading, refusing one over ``max_bytes``.
 
     On S3 this is one ``GetObject``: its ``ContentLength`` is checked before any
@@ -256,7 +262,7 @@ def _open_local(path: str, content: bool) -> StoredFile:
 # -- S3 (django-storages' S3Storage): one request per operation ----------------------
 
 
-def is_s3(storage: Storage) -> bool:
+def is_s3(storage: Storage) -> TypeGuard[S3Storage]:
     """Whether ``storage`` is django-storages' ``S3Storage`` (or a subclass).
 
     Looked up in ``sys.modules``: if that module was never imported, no storage
@@ -294,7 +300,7 @@ def object_cache_control(storage: Storage) -> str:
     return f"{scope}, max-age={app_settings.CACHE_MAX_AGE}"
 
 
-def put_s3_object(storage: Storage, name: str, data: bytes, content_type: str) -> None:
+def put_s3_object(storage: S3Storage, name: str, data: bytes, content_type: str) -> None:
     """Write ``name`` with one ``PutObject``: atomic, never renamed, never multipart.
 
     Not ``storage.save()``: ``get_available_name`` would cost a HEAD (and rename
@@ -325,22 +331,22 @@ def _is_botocore_error(error: BaseException) -> bool:
     return isinstance(error, BotoCoreError)
 
 
-def _s3_client(storage: Storage) -> Any:
+def _s3_client(storage: S3Storage) -> Any:
     return storage.connection.meta.client
 
 
-def _s3_bucket(storage: Storage) -> str:
+def _s3_bucket(storage: S3Storage) -> str:
     return str(storage.bucket_name)
 
 
-def _s3_key(storage: Storage, name: str) -> str:
+def _s3_key(storage: S3Storage, name: str) -> str:
     """The object key of ``name``, exactly as S3Storage computes it (``location`` prefix)."""
     from storages.utils import clean_name
 
     return str(storage._normalize_name(clean_name(name)))
 
 
-def _s3_read_parameters(storage: Storage, name: str) -> dict[str, Any]:
+def _s3_read_parameters(storage: S3Storage, name: str) -> dict[str, Any]:
     """The parameters a read needs from ``object_parameters`` (SSE-C keys, ...)."""
     from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS
 
@@ -348,7 +354,7 @@ def _s3_read_parameters(storage: Storage, name: str) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in ALLOWED_DOWNLOAD_ARGS}
 
 
-def _s3_call(storage: Storage, operation: str, name: str, **params: Any) -> dict[str, Any]:
+def _s3_call(storage: S3Storage, operation: str, name: str, **params: Any) -> dict[str, Any]:
     """Call ``head_object``/``get_object`` on ``name``.
 
     A missing key (``404``) is ``FileNotFoundError``. Any other failure, an

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from . import exceptions as exc
@@ -45,7 +46,7 @@ STATUS_BY_ERROR: dict[type[exc.ThumbnailError], int] = {
 def status_for(error: exc.ThumbnailError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 500
 
 
@@ -56,15 +57,16 @@ def error_response(status: int, message: str) -> HttpResponse:
     return response
 
 
-def serve(request: HttpRequest, path: str) -> HttpResponse:
+def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """Serve ``<source_path>/<size>/<method>/<secret>.<ext>`` (``path`` is URL-decoded)."""
     start = time.perf_counter()
     if request.method not in ("GET", "HEAD"):
         _refused(path, None, "method_not_allowed", 405, request.method or "", start)
-        response = error_response(405, _("Method not allowed."))
-        response["Allow"] = "GET, HEAD"
-        return response
+        not_allowed = error_response(405, _("Method not allowed."))
+        not_allowed["Allow"] = "GET, HEAD"
+        return not_allowed
     spec: ThumbnailSpec | None = None
+    response: HttpResponseBase | None
     try:
         spec, secret = parse_name(path)
         verify(spec, secret)
@@ -111,7 +113,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
 
 def _serve_stored(
     backend: Any, request: HttpRequest, spec: ThumbnailSpec, secret: str
-) -> tuple[HttpResponse | None, Result | None]:
+) -> tuple[HttpResponseBase | None, Result | None]:
     """Answer a hit in one storage read when the backend offers ``serve_stored``."""
     serve_stored = getattr(backend, "serve_stored", None)
     if serve_stored is None:

@@ -1,6 +1,7 @@
 """Response backends: each module's ``sendfile`` turns a stored thumbnail into a response.
 
-The signature is ``sendfile(request, storage, name, content_type) -> HttpResponse``.
+The signature is ``sendfile(request, storage, name, content_type) -> HttpResponseBase``
+(an ``HttpResponse``, or a streaming ``FileResponse``).
 The view adds ``Cache-Control: public, max-age=THUMBNAILS_CACHE_MAX_AGE``
 unless the backend set ``Cache-Control`` itself (the redirect backend does, for
 an expiring URL).
@@ -18,9 +19,10 @@ from ..conf import app_settings
 
 if TYPE_CHECKING:
     from django.core.files.storage import Storage
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
 
-    SendFile = Callable[[HttpRequest, Storage, str, str], HttpResponse]
+    SendFile = Callable[[HttpRequest, Storage, str, str], HttpResponseBase]
 
 
 def get_backend(path: str | None = None) -> SendFile:

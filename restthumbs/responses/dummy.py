@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from django.core.files.storage import Storage
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 from ..storage import StoredFile, open_stored
 
 
-def sendfile(request: HttpRequest, storage: Storage, name: str, content_type: str) -> HttpResponse:
+def sendfile(
+    request: HttpRequest, storage: Storage, name: str, content_type: str
+) -> HttpResponseBase:
     stored = open_stored(storage, name, content=request.method != "HEAD")
     try:
         return _respond(request, stored, content_type)
@@ -29,7 +32,7 @@ def sendfile(request: HttpRequest, storage: Storage, name: str, content_type: st
 
 def serve_stored(
     request: HttpRequest, storage: Storage, name: str, content_type: str
-) -> HttpResponse | None:
+) -> HttpResponseBase | None:
     """The hit path: the response if ``name`` is stored, ``None`` if it is not.
 
     The view tries this before :func:`~restthumbs.render.ensure_thumbnail`, so
@@ -50,13 +53,13 @@ def serve_stored(
 sendfile.serve_stored = serve_stored  # type: ignore[attr-defined]
 
 
-def _respond(request: HttpRequest, stored: StoredFile, content_type: str) -> HttpResponse:
+def _respond(request: HttpRequest, stored: StoredFile, content_type: str) -> HttpResponseBase:
     etag = f'"{int(stored.modified * 1_000_000):x}-{stored.size:x}"'
     last_modified = http_date(int(stored.modified))
     not_modified = get_conditional_response(
         request, etag=etag, last_modified=int(stored.modified), response=None
     )
-    response: HttpResponse
+    response: HttpResponseBase
     if not_modified is not None and not_modified.status_code == 304:
         stored.close()
         response = not_modified
