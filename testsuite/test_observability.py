@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -34,15 +33,13 @@ from django.urls import include, path
 
 from restthumbs import metrics as metrics_module
 from restthumbs.api import thumbnail
-from restthumbs.conf import app_settings
-from restthumbs.locks import CacheLock, lock_key
 from restthumbs.log import FIELDS, JSONFormatter
 from restthumbs.metrics import known_reasons, metrics_view
 from restthumbs.signing import sign
 from restthumbs.spec import build_spec
 
 from . import images
-from .utils import body, files_under
+from .utils import body, files_under, later, other_worker_lock, write_like_a_worker
 
 try:
     import prometheus_client
@@ -101,29 +98,6 @@ def url_with_secret(url: str, secret: str) -> str:
 
 
 # -- another worker ----------------------------------------------------------
-
-
-def other_worker_lock(name: str, timeout: float = 30) -> CacheLock:
-    lock = CacheLock(app_settings.CACHE, lock_key(app_settings.KEY_PREFIX, name), timeout)
-    assert lock.acquire()
-    return lock
-
-
-def later(delay: float, action: Callable[[], None]) -> threading.Thread:
-    def run() -> None:
-        time.sleep(delay)
-        action()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def write_like_a_worker(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / ".other-worker.part"
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def dead_lock_cache() -> dict[str, Any]:

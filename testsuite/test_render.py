@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import resource
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +28,7 @@ from restthumbs import thumbnail_url
 from restthumbs.api import thumbnail
 from restthumbs.conf import app_settings
 from restthumbs.exceptions import StorageWriteError
-from restthumbs.locks import CacheLock, lock_key
+from restthumbs.locks import CacheLock
 from restthumbs.render import ensure_thumbnail
 from restthumbs.signals import thumbnail_rendered
 from restthumbs.signing import sign
@@ -39,7 +37,7 @@ from restthumbs.storage import is_stored, thumbnail_storage
 from restthumbs.views import status_for
 
 from . import images
-from .utils import body, files_under
+from .utils import body, files_under, later, other_worker_lock, write_like_a_worker
 
 SOURCE = "animals/kitten.jpg"
 
@@ -61,31 +59,6 @@ def renders() -> Iterator[list[dict[str, Any]]]:
 def kitten(write_source: Callable[..., Path]) -> str:
     write_source(SOURCE)
     return SOURCE
-
-
-def other_worker_lock(name: str, timeout: float = 30) -> CacheLock:
-    """The lock another worker would take for the thumbnail ``name``."""
-    lock = CacheLock(app_settings.CACHE, lock_key(app_settings.KEY_PREFIX, name), timeout)
-    assert lock.acquire()
-    return lock
-
-
-def later(delay: float, action: Callable[[], None]) -> threading.Thread:
-    def run() -> None:
-        time.sleep(delay)
-        action()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def write_like_a_worker(path: Path, data: bytes) -> None:
-    """Publish ``data`` at ``path`` the way a worker does: temporary file, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / ".other-worker.part"
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def closed_port() -> int:

@@ -172,25 +172,38 @@ def s3(aws: Any) -> Iterator[Callable[..., S3Env]]:
             sources: dict[str, Any] | None = None,
             **settings: Any,
         ) -> S3Env:
-            setting = storages_setting(
-                s3_storage(SOURCES_BUCKET, SOURCES_PREFIX, **(sources or {})),
-                s3_storage(THUMBS_BUCKET, THUMBS_PREFIX, **(thumbs or {"querystring_auth": False})),
-            )
-            stack.enter_context(
-                override_settings(
-                    STORAGES=setting,
-                    THUMBNAILS_SOURCE_STORAGE_BACKEND="s3_sources",
-                    THUMBNAILS_STORAGE_BACKEND="s3_thumbs",
-                    THUMBNAILS_RESPONSE_BACKEND=backend,
-                    **settings,
-                )
-            )
-            env = S3Env(aws)
-            env.requests.watch("sources", storages["s3_sources"])
-            env.requests.watch("thumbs", storages["s3_thumbs"])
-            return env
+            thumbs = thumbs or {"querystring_auth": False}
+            return use_s3(stack, aws, backend, sources or {}, thumbs, **settings)
 
         yield configure
+
+
+def use_s3(
+    stack: ExitStack,
+    aws: Any,
+    backend: str,
+    sources: dict[str, Any],
+    thumbs: dict[str, Any],
+    **settings: Any,
+) -> S3Env:
+    """Point both restthumbs storages at the S3 aliases until ``stack`` closes; watch them."""
+    setting = storages_setting(
+        s3_storage(SOURCES_BUCKET, SOURCES_PREFIX, **sources),
+        s3_storage(THUMBS_BUCKET, THUMBS_PREFIX, **thumbs),
+    )
+    stack.enter_context(
+        override_settings(
+            STORAGES=setting,
+            THUMBNAILS_SOURCE_STORAGE_BACKEND="s3_sources",
+            THUMBNAILS_STORAGE_BACKEND="s3_thumbs",
+            THUMBNAILS_RESPONSE_BACKEND=backend,
+            **settings,
+        )
+    )
+    env = S3Env(aws)
+    env.requests.watch("sources", storages["s3_sources"])
+    env.requests.watch("thumbs", storages["s3_thumbs"])
+    return env
 
 
 def decoded_size(data: bytes) -> tuple[int, int]:

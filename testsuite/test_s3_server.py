@@ -34,9 +34,7 @@ moto_server = pytest.importorskip("moto.server", reason="needs moto[server]")
 pytest.importorskip("flask", reason="needs moto[server]")
 
 import boto3  # noqa: E402
-from django.core.files.storage import storages  # noqa: E402
 from django.core.management import CommandError, call_command  # noqa: E402
-from django.test import override_settings  # noqa: E402
 
 from restthumbs.api import thumbnail  # noqa: E402
 from restthumbs.render import ensure_thumbnail  # noqa: E402
@@ -53,16 +51,13 @@ from .test_s3 import (  # noqa: E402
     PUBLIC,
     PUT_THUMB,
     REDIRECT,
-    SOURCES_BUCKET,
-    SOURCES_PREFIX,
     STREAM_MISS_CHECKS,
     THUMBS_BUCKET,
     THUMBS_PREFIX,
     S3Env,
     create_buckets,
     decoded_size,
-    s3_storage,
-    storages_setting,
+    use_s3,
 )
 from .utils import body  # noqa: E402
 
@@ -106,22 +101,7 @@ def s3(aws: Any, endpoint: str) -> Iterator[Callable[..., S3Env]]:
     with ExitStack() as stack:
 
         def configure(backend: str = DUMMY, **thumbs: Any) -> S3Env:
-            setting = storages_setting(
-                s3_storage(SOURCES_BUCKET, SOURCES_PREFIX, **over_http),
-                s3_storage(THUMBS_BUCKET, THUMBS_PREFIX, **{**over_http, **thumbs}),
-            )
-            stack.enter_context(
-                override_settings(
-                    STORAGES=setting,
-                    THUMBNAILS_SOURCE_STORAGE_BACKEND="s3_sources",
-                    THUMBNAILS_STORAGE_BACKEND="s3_thumbs",
-                    THUMBNAILS_RESPONSE_BACKEND=backend,
-                )
-            )
-            env = S3Env(aws)
-            env.requests.watch("sources", storages["s3_sources"])
-            env.requests.watch("thumbs", storages["s3_thumbs"])
-            return env
+            return use_s3(stack, aws, backend, over_http, {**over_http, **thumbs})
 
         yield configure
 
@@ -257,18 +237,11 @@ def quick_failing(endpoint: str) -> dict[str, Any]:
 
 
 @contextmanager
-def storages_on(sources: str, thumbs: str, backend: str = DUMMY) -> Iterator[None]:
-    setting = storages_setting(
-        s3_storage(SOURCES_BUCKET, SOURCES_PREFIX, **quick_failing(sources)),
-        s3_storage(THUMBS_BUCKET, THUMBS_PREFIX, querystring_auth=False, **quick_failing(thumbs)),
-    )
-    with override_settings(
-        STORAGES=setting,
-        THUMBNAILS_SOURCE_STORAGE_BACKEND="s3_sources",
-        THUMBNAILS_STORAGE_BACKEND="s3_thumbs",
-        THUMBNAILS_RESPONSE_BACKEND=backend,
-    ):
-        yield
+def storages_on(aws: Any, sources: str, thumbs: str, backend: str = DUMMY) -> Iterator[S3Env]:
+    """Both storages on the given endpoints, failing fast, for the ``with`` block."""
+    with ExitStack() as stack:
+        thumbs_options = {"querystring_auth": False, **quick_failing(thumbs)}
+        yield use_s3(stack, aws, backend, quick_failing(sources), thumbs_options)
 
 
 def assert_unavailable(response: Any) -> None:
@@ -295,7 +268,7 @@ def test_s3_stopped_mid_run_is_503_then_recovers(
     env.put_source(KITTEN)
     stored, cold = thumbnail(KITTEN, "100x100"), thumbnail(KITTEN, "60x60")
     try:
-        with storages_on(own, own, backend):
+        with storages_on(aws, own, own, backend):
             assert client.get(stored.url).status_code in (200, 302)
             server.stop()
             with caplog.at_level(logging.WARNING, logger="restthumbs"):
@@ -325,7 +298,7 @@ def test_warm_names_the_cause_when_the_thumbnail_bucket_is_unreachable(
     env.put_source(KITTEN)
     env.put_source("animals/puppy.jpg")
     out, err = StringIO(), StringIO()
-    with storages_on(endpoint, f"http://127.0.0.1:{free_port()}"):
+    with storages_on(aws, endpoint, f"http://127.0.0.1:{free_port()}"):
         with pytest.raises(CommandError):
             call_command(
                 "thumbnails_warm", "100x100", "crop", ".jpg",
@@ -339,7 +312,7 @@ def test_warm_names_the_cause_when_the_thumbnail_bucket_is_unreachable(
 
 def test_warm_refuses_cleanly_when_the_source_bucket_is_unreachable(aws: Any) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
-    with storages_on(closed, closed):
+    with storages_on(aws, closed, closed):
         with pytest.raises(CommandError, match="could not be listed"):
             call_command("thumbnails_warm", "100x100", "crop", ".jpg", stdout=StringIO())
 

@@ -1,9 +1,15 @@
-"""Small helpers for assertions in tests."""
+"""Small helpers for assertions in tests, and for playing another worker."""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+from restthumbs.conf import app_settings
+from restthumbs.locks import CacheLock, lock_key
 
 
 def files_under(directory: Path) -> list[str]:
@@ -22,3 +28,30 @@ def body(response: object) -> bytes:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content)  # type: ignore[attr-defined]
     return response.content  # type: ignore[attr-defined,no-any-return]
+
+
+def other_worker_lock(name: str, timeout: float = 30) -> CacheLock:
+    """The lock another worker would take for the thumbnail ``name``, taken."""
+    lock = CacheLock(app_settings.CACHE, lock_key(app_settings.KEY_PREFIX, name), timeout)
+    assert lock.acquire()
+    return lock
+
+
+def later(delay: float, action: Callable[[], None]) -> threading.Thread:
+    """Run ``action`` in a daemon thread after ``delay`` seconds."""
+
+    def run() -> None:
+        time.sleep(delay)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def write_like_a_worker(path: Path, data: bytes) -> None:
+    """Publish ``data`` at ``path`` the way a worker does: temporary file, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / ".other-worker.part"
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
