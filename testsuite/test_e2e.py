@@ -459,3 +459,18 @@ def test_storage_refusing_writes(workdir: Path, redis: servers.CacheServer) -> N
     assert (served.status, served.all("Cache-Control")) == (200, [PUBLIC])
     assert served.image().size == (64, 64)
     assert files_under(thumbs) == [thumbnail("ro.jpg", "64x64").name]
+
+
+# -- the harness itself ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_a_missing_server_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    """What `.ci/run` relies on: with CI=true a missing binary is a failure, not a skip."""
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="needed by the integration tests"):
+        servers.find_binary("restthumbs-no-such-server")

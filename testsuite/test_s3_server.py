@@ -10,12 +10,7 @@ Sources are in one bucket, thumbnails in another, each under a ``location``.
 from __future__ import annotations
 
 import logging
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -40,7 +35,7 @@ from restthumbs.api import thumbnail  # noqa: E402
 from restthumbs.render import ensure_thumbnail  # noqa: E402
 from restthumbs.signing import sign  # noqa: E402
 
-from . import images  # noqa: E402
+from . import images, servers  # noqa: E402
 from .test_s3 import (  # noqa: E402
     DUMMY,
     GET_SOURCE,
@@ -260,7 +255,7 @@ def test_s3_stopped_mid_run_is_503_then_recovers(
     moto keeps its buckets in the process, so the restarted server has the
     thumbnail rendered before the outage, as S3 would after a network blip.
     """
-    port = free_port()
+    port = servers.free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     own = f"http://127.0.0.1:{port}"
@@ -298,7 +293,7 @@ def test_warm_names_the_cause_when_the_thumbnail_bucket_is_unreachable(
     env.put_source(KITTEN)
     env.put_source("animals/puppy.jpg")
     out, err = StringIO(), StringIO()
-    with storages_on(aws, endpoint, f"http://127.0.0.1:{free_port()}"):
+    with storages_on(aws, endpoint, f"http://127.0.0.1:{servers.free_port()}"):
         with pytest.raises(CommandError):
             call_command(
                 "thumbnails_warm", "100x100", "crop", ".jpg",
@@ -311,7 +306,7 @@ def test_warm_names_the_cause_when_the_thumbnail_bucket_is_unreachable(
 
 
 def test_warm_refuses_cleanly_when_the_source_bucket_is_unreachable(aws: Any) -> None:
-    closed = f"http://127.0.0.1:{free_port()}"
+    closed = f"http://127.0.0.1:{servers.free_port()}"
     with storages_on(aws, closed, closed):
         with pytest.raises(CommandError, match="could not be listed"):
             call_command("thumbnails_warm", "100x100", "crop", ".jpg", stdout=StringIO())
@@ -320,30 +315,6 @@ def test_warm_refuses_cleanly_when_the_source_bucket_is_unreachable(aws: Any) ->
 # -- deploy/nginx-s3.conf: nginx in front of the bucket, Django behind it -------------
 
 NGINX_S3 = Path(__file__).resolve().parent.parent / "deploy" / "nginx-s3.conf"
-
-NGINX_MAIN = """\
-daemon off;
-worker_processes 1;
-pid {home}/nginx.pid;
-error_log {home}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    types {{ image/jpeg jpg jpeg; image/png png; image/webp webp; }}
-    access_log off;
-    client_body_temp_path {home}/tmp/body;
-    proxy_temp_path {home}/tmp/proxy;
-    fastcgi_temp_path {home}/tmp/fastcgi;
-    uwsgi_temp_path {home}/tmp/uwsgi;
-    scgi_temp_path {home}/tmp/scgi;
-    include {home}/site.conf;
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def site_config(endpoint: str, cache: Path, port: int, django_port: int) -> str:
@@ -398,42 +369,23 @@ def django_over_http() -> Iterator[tuple[int, list[str]]]:
 
 @contextmanager
 def nginx_in_front(endpoint: str, django_port: int) -> Iterator[str]:
-    """deploy/nginx-s3.conf running in the foreground; yields its base URL."""
-    binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if binary is None:
-        pytest.skip("nginx is not installed")
-    home = Path(tempfile.mkdtemp(prefix="restthumbs-nginx-s3-"))
-    home.chmod(0o755)  # workers run as another user when started by root
-    (home / "tmp").mkdir()
-    port = free_port()
-    (home / "site.conf").write_text(site_config(endpoint, home / "cache", port, django_port))
-    (home / "nginx.conf").write_text(NGINX_MAIN.format(home=home))
-    process = subprocess.Popen(
-        [binary, "-p", str(home), "-c", str(home / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = home / "error.log"
-                pytest.fail(f"nginx did not start: {log.read_text() if log.exists() else ''}")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        assert process.stderr is not None
-        process.stderr.close()
-        shutil.rmtree(home, ignore_errors=True)
+    """deploy/nginx-s3.conf running in the foreground; yields its base URL.
+
+    On the e2e harness: a missing nginx skips, or fails under ``CI=true``.
+    """
+    binary = servers.find_binary("nginx")
+    with servers.workspace("restthumbs-nginx-s3-") as directory:
+        home = servers.make_dir(directory / "nginx")
+        servers.make_dir(home / "tmp")
+        port = servers.free_port()
+        (home / "site.conf").write_text(site_config(endpoint, home / "cache", port, django_port))
+        (home / "nginx.conf").write_text(servers.nginx_main(home, ["site.conf"]))
+        error_log = home / "error.log"
+        argv = [binary, "-p", str(home), "-c", str(home / "nginx.conf"), "-e", str(error_log)]
+        server = servers.launch("nginx", argv, home, port)
+        nginx = servers.Nginx(**vars(server), access_log=home / "access.log", error_log=error_log)
+        with servers.running(nginx):
+            yield f"http://127.0.0.1:{port}"
 
 
 def send(url: str, method: str = "GET") -> tuple[int, Message, bytes]:
