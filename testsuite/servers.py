@@ -16,6 +16,7 @@ not a reason to pass quietly.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -30,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn, TypeVar
 
 import pytest
@@ -69,7 +71,7 @@ def missing(what: str) -> NoReturn:
     )
     if os.environ.get("CI") == "true":
         pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
 
 
 def find_binary(name: str) -> str:
@@ -80,10 +82,14 @@ def find_binary(name: str) -> str:
     return found
 
 
-def require_module(name: str) -> None:
-    """Python packages the servers need (the ``test`` extra installs them)."""
+def require_module(name: str) -> ModuleType:
+    """Import a package the tests need (the ``test`` extra installs them), or :func:`missing`.
+
+    Usable at module level, in place of ``pytest.importorskip``, which would
+    skip even under ``CI=true``.
+    """
     try:
-        __import__(name)
+        return importlib.import_module(name)
     except ImportError:
         missing(f"the Python package `{name}` (pip install -e '.[test]')")
 

@@ -31,8 +31,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-pytest.importorskip("storages.backends.s3", reason="needs django-storages[s3] and boto3")
-moto = pytest.importorskip("moto", reason="needs moto")
+from . import servers
+
+servers.require_module("storages.backends.s3")  # skips, or fails under CI=true
+moto = servers.require_module("moto")
 
 import boto3  # noqa: E402
 from django.core.files.storage import Storage, storages  # noqa: E402

@@ -24,9 +24,11 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-pytest.importorskip("storages.backends.s3", reason="needs django-storages[s3] and boto3")
-moto_server = pytest.importorskip("moto.server", reason="needs moto[server]")
-pytest.importorskip("flask", reason="needs moto[server]")
+from . import servers
+
+servers.require_module("storages.backends.s3")  # skips, or fails under CI=true
+moto_server = servers.require_module("moto.server")
+servers.require_module("flask")  # moto[server]
 
 import boto3  # noqa: E402
 from django.core.management import CommandError, call_command  # noqa: E402
@@ -35,7 +37,7 @@ from restthumbs.api import thumbnail  # noqa: E402
 from restthumbs.render import ensure_thumbnail  # noqa: E402
 from restthumbs.signing import sign  # noqa: E402
 
-from . import images, servers  # noqa: E402
+from . import images  # noqa: E402
 from .test_s3 import (  # noqa: E402
     DUMMY,
     GET_SOURCE,
