@@ -9,6 +9,7 @@ again after ``setting_changed``, so ``override_settings`` takes effect at once.
 
 from __future__ import annotations
 
+import errno
 import functools
 import mimetypes
 import os
@@ -222,6 +223,17 @@ class StoredFile:
     def close(self) -> None:
         if self.file is not None:
             self.file.close()
+
+
+def names_nothing(error: OSError) -> bool:
+    """Whether ``error`` means no file can be stored under that name, rather than a fault.
+
+    Missing, a file where a directory should be, or a name the filesystem
+    cannot even hold (a segment over 255 bytes: ``ENAMETOOLONG``).
+    """
+    return isinstance(error, (FileNotFoundError, NotADirectoryError)) or (
+        error.errno == errno.ENAMETOOLONG
+    )
 
 
 def open_stored(storage: Storage, name: str, *, content: bool = True) -> StoredFile:

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -20,11 +21,13 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
-from restthumbs import thumbnail_url
+from restthumbs import thumbnail_url, urls
 from restthumbs.exceptions import BadSourceImage, SourceTooLarge
 from restthumbs.signing import sign
 from restthumbs.spec import ThumbnailSpec, parse_size
@@ -397,3 +400,103 @@ def test_bomb_peak_memory_stays_bounded(
     assert report["grew"] < 20, report  # MiB; decoding would take 130-400 MiB
     assert report["control_grew"] > 40, report
     assert [f for f in files_under(thumbs_dir) if not f.startswith("warm.jpg/")] == []
+
+
+# -- fuzz: many random requests, signed and not -----------------------------------
+
+#: Path segments chosen to hit every branch of the checks, and their neighbours.
+FUZZ_SEGMENTS = [
+    "animals", "kitten.jpg", "puppy.jpg", "", ".", "..", "...", "~", "C:", "c:x", "é", "猫.jpg",
+    "a b", "%", "%2e%2e", "%2F", "a\\b", "\\..", "\x00", "\x7f", "\u202e", "\ud7ff", "CON",
+    "x" * 300, ".hidden", "kitten.jpg.", " kitten.jpg",
+]  # fmt: skip
+FUZZ_SIZES = ["100x100", "64x", "x64", "0x0", "01x1", "1x", "x", "-1x5", "99999x1", "100X100", ""]
+FUZZ_METHODS = ["crop", "scale", "smart", "fit", "CROP", "", "crop "]
+FUZZ_EXTS = ["jpg", "jpeg", "png", "webp", "gif", "JPG", "bmp", "", "jpg.png"]
+
+
+#: What restthumbs.urls routes to the view (the rest is the project's business).
+THUMBNAIL_SHAPED = re.compile(urls.urlpatterns[0].pattern.regex.pattern.strip("^$"), re.S)
+
+
+def _fuzz_case(rng: random.Random) -> tuple[str, str, str, str]:
+    """A decoded ``(source_path, size, method, ext)``, valid now and then by chance."""
+    if rng.random() < 0.15:
+        source = "animals/kitten.jpg"
+    else:
+        source = "/".join(rng.choice(FUZZ_SEGMENTS) for _ in range(rng.randint(1, 4)))
+    if rng.random() < 0.1:
+        source = "/" + source
+    return source, rng.choice(FUZZ_SIZES), rng.choice(FUZZ_METHODS), rng.choice(FUZZ_EXTS)
+
+
+@pytest.mark.parametrize("backend", ["dummy", "nginx", "apache", "redirect"])
+def test_fuzz_never_a_5xx_never_a_stray_file(
+    client: Any, settings: Any, media: Path, thumbs_dir: Path, backend: str
+) -> None:
+    """2,000 seeded requests (GET and HEAD) per response backend: half signed with the
+    real key (so only the path, size, method and extension checks stand in the way),
+    half with a random secret.
+
+    Every answer is 200 or a 4xx. Every error is ``no-store``. A 200 is only ever
+    a valid spec of the one real source, and afterwards the thumbnail root holds
+    exactly the thumbnails that were answered 200, and nothing appeared next to
+    the source tree.
+    """
+    rng = random.Random(20261122)
+    settings.THUMBNAILS_RESPONSE_BACKEND = f"restthumbs.responses.{backend}.sendfile"
+    sources = files_under(media)
+    served: set[str] = set()
+    statuses: dict[int, int] = {}
+    for _ in range(2000):
+        source, size, method, ext = _fuzz_case(rng)
+        if rng.random() < 0.5:
+            try:
+                width, height = parse_size(size)
+            except ValueError:
+                width, height = 1, 1  # sign it anyway: the URL keeps the malformed size
+            secret = sign(ThumbnailSpec(source, width, height, method, ext))
+        else:
+            secret = "".join(
+                rng.choice("0123456789abcdefABCDEF") for _ in range(rng.choice((0, 63, 64)))
+            )
+        name = f"{source}/{size}/{method}/{secret}.{ext}"
+        send = client.head if rng.random() < 0.2 else client.get
+        response = send("http://testserver/" + quote(name, safe="/"))
+        status = response.status_code
+        statuses[status] = statuses.get(status, 0) + 1
+        assert status in (200, 302) or 400 <= status < 500, (name, status, body(response))
+        if status < 400:
+            assert source == "animals/kitten.jpg"
+            served.add(name)
+        elif THUMBNAIL_SHAPED.fullmatch(name):
+            assert response["Cache-Control"] == "no-store", name
+        else:  # not restthumbs' URL at all (no extension): the project's own 404
+            assert status == 404, name
+    assert files_under(media) == sources
+    assert set(files_under(thumbs_dir)) == served
+    outside = [f for f in files_under(media.parent) if not f.startswith(("media/", "thumbnails/"))]
+    assert outside == []
+    # The fuzz really reached each kind of answer, the renderer included.
+    assert {200 if backend != "redirect" else 302, 400, 401, 404} <= set(statuses), statuses
+
+
+@pytest.mark.parametrize("backend", ["dummy", "nginx", "apache", "redirect"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_segment_too_long_for_the_filesystem_is_404(
+    client: Any, settings: Any, thumbs_dir: Path, backend: str, method: str
+) -> None:
+    """Found by the fuzz: 300 bytes in one segment made open() fail with ENAMETOOLONG,
+    a 500 from the streaming backend. No such file can exist: it is a missing source."""
+    settings.THUMBNAILS_RESPONSE_BACKEND = f"restthumbs.responses.{backend}.sendfile"
+    thumbs_dir.mkdir()  # so the lookup reaches the long segment (ENAMETOOLONG, not ENOENT)
+    url = "http://testserver/" + quote(signed_path("é" * 150 + "/kitten.jpg"), safe="/")
+    response = client.generic(method, url)
+    assert_refused(response, 404, thumbs_dir)
+
+
+def test_purge_of_a_segment_too_long_is_a_clean_no_op(thumbs_dir: Path) -> None:
+    thumbs_dir.mkdir()  # so the lookup reaches the long segment (ENAMETOOLONG, not ENOENT)
+    out = io.StringIO()
+    call_command("thumbnails_purge", "x" * 300 + "/kitten.jpg", stdout=out)
+    assert "Deleted 0 thumbnails" in out.getvalue()

@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
-from ..storage import StoredFile, open_stored
+from ..storage import StoredFile, names_nothing, open_stored
 
 
 def sendfile(
@@ -41,8 +41,10 @@ def serve_stored(
     """
     try:
         stored = open_stored(storage, name, content=request.method != "HEAD")
-    except (FileNotFoundError, NotADirectoryError):
-        return None  # not stored (a file where its directory should be: not stored either)
+    except OSError as e:
+        if names_nothing(e):  # missing, a file where a directory should be, a name too long
+            return None
+        raise
     try:
         return _respond(request, stored, content_type)
     except BaseException:

@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 from restthumbs.exceptions import InvalidSourcePath, InvalidSpec
 from restthumbs.signing import SECRET_LENGTH
 from restthumbs.spec import EXTENSIONS, METHODS, parse_size, validate_source_path
-from restthumbs.storage import local_path, thumbnail_storage
+from restthumbs.storage import local_path, names_nothing, thumbnail_storage
 
 from ..arguments import add_source_path
 
@@ -60,8 +60,10 @@ def _listdir(storage: Storage, name: str) -> tuple[list[str], list[str]]:
     """``storage.listdir`` that treats a missing directory (or a file) as empty."""
     try:
         directories, files = storage.listdir(name)
-    except (FileNotFoundError, NotADirectoryError):
-        return [], []
+    except OSError as e:
+        if names_nothing(e):  # missing, a file, or a name no filesystem can hold
+            return [], []
+        raise
     return sorted(directories), sorted(files)
 
 
