@@ -442,3 +442,11 @@ def test_nginx_tries_the_bucket_then_django(s3: Callable[..., S3Env], endpoint: 
                 assert (status, headers["Cache-Control"]) == (expected, "no-store")
         status, headers, _body = send(base + thumbnail(KITTEN, "100x100").url, "POST")
         assert (status, headers["Allow"]) == (405, "GET, HEAD")
+        assert headers.get_all("Cache-Control") == ["no-store"]
+        # A hit keeps the object's own Cache-Control, once.
+        status, headers, _body = send(base + thumbnail(KITTEN, "100x100").url)
+        assert (status, headers.get_all("Cache-Control")) == (200, [PUBLIC])
+    # Django gone: nginx's own 502 for a thumbnail not in the bucket is not cached either.
+    with nginx_in_front(endpoint, servers.free_port()) as base:
+        status, headers, _body = send(base + thumbnail(KITTEN, "33x33").url)
+        assert (status, headers.get_all("Cache-Control")) == (502, ["no-store"])
