@@ -369,7 +369,8 @@ def _s3_read_parameters(storage: S3Storage, name: str) -> dict[str, Any]:
 def _s3_call(storage: S3Storage, operation: str, name: str, **params: Any) -> dict[str, Any]:
     """Call ``head_object``/``get_object`` on ``name``.
 
-    A missing key (``404``) is ``FileNotFoundError``. Any other failure, an
+    A missing key (``404``, or ``400 KeyTooLongError`` for a key no object can
+    have) is ``FileNotFoundError``. Any other failure, an
     error answer (``403``, ``500``, ``503 SlowDown``: botocore has already
     retried what it retries) or no answer at all (unreachable, timed out), is
     :class:`~restthumbs.exceptions.StorageUnavailable`, with the cause kept
@@ -383,9 +384,9 @@ def _s3_call(storage: S3Storage, operation: str, name: str, **params: Any) -> di
         response: dict[str, Any] = call(Bucket=_s3_bucket(storage), Key=key, **params)
     except ClientError as e:
         status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status == 404:
-            raise FileNotFoundError(f"No such object in the bucket: {key}") from e
         code = e.response.get("Error", {}).get("Code", "?")
+        if status == 404 or code == "KeyTooLongError":  # over 1,024 bytes: cannot exist
+            raise FileNotFoundError(f"No such object in the bucket: {key}") from e
         raise StorageUnavailable(detail=f"S3 {operation} {key!r}: {status} {code}") from e
     except BotoCoreError as e:
         raise StorageUnavailable(detail=f"S3 {operation} {key!r}: {e}") from e

@@ -725,3 +725,18 @@ def test_source_bucket_failing_is_503_not_404(
     assert env.thumb_keys() == []
     injected.rules.clear()
     assert client.get(thumb.url).status_code == 200
+
+
+def test_a_key_too_long_for_s3_is_a_missing_source(
+    client: Any, faults: Callable[..., tuple[S3Env, S3Faults]]
+) -> None:
+    """S3 answers 400 KeyTooLongError for a key over 1,024 bytes (moto does not check)."""
+    env, injected = faults()
+    injected.rules[("thumbs", "GetObject")] = (400, "KeyTooLongError")
+    injected.rules[("thumbs", "HeadObject")] = (400, "KeyTooLongError")
+    injected.rules[("sources", "GetObject")] = (400, "KeyTooLongError")
+    response = client.get(thumbnail("é" * 600 + "/kitten.jpg", "100x100").url)
+    assert response.status_code == 404
+    assert response["Cache-Control"] == "no-store"
+    assert env.requests.take() == [*STREAM_MISS_CHECKS, GET_SOURCE]
+    assert env.thumb_keys() == []
