@@ -105,12 +105,7 @@ def s3(aws: Any, endpoint: str) -> Iterator[Callable[..., S3Env]]:
 
 def fetch(url: str) -> tuple[int, Message, bytes]:
     """GET ``url`` anonymously, as a browser following the redirect would."""
-    try:
-        with OPENER.open(url, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers, error.read()
+    return send(url)
 
 
 def test_miss_then_hit_streamed_through_django(client: Any, s3: Callable[..., S3Env]) -> None:
@@ -391,6 +386,7 @@ def nginx_in_front(endpoint: str, django_port: int) -> Iterator[str]:
 
 
 def send(url: str, method: str = "GET") -> tuple[int, Message, bytes]:
+    """``method`` on ``url`` without proxies: status, headers and body, errors included."""
     request = urllib.request.Request(url, method=method)
     try:
         with OPENER.open(request, timeout=30) as response:
