@@ -3,8 +3,9 @@
 ``THUMBNAILS_SOURCE_STORAGE_BACKEND`` and ``THUMBNAILS_STORAGE_BACKEND`` name
 either a key of Django's ``STORAGES`` setting or a dotted class path. A class
 path that is a :class:`~django.core.files.storage.FileSystemStorage` is rooted
-at ``THUMBNAILS_SOURCE_ROOT`` / ``THUMBNAILS_STORAGE_ROOT``. Each storage is resolved once per process and
-again after ``setting_changed``, so ``override_settings`` takes effect at once.
+at ``THUMBNAILS_SOURCE_ROOT`` / ``THUMBNAILS_STORAGE_ROOT``. Each storage is
+resolved once per process and again after ``setting_changed``, so
+``override_settings`` takes effect at once.
 """
 
 from __future__ import annotations
