@@ -9,15 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import FileSystemStorage
-from django.utils.module_loading import import_string
 
 from .conf import app_settings
 from .exceptions import InvalidSpec
 from .spec import parse_size
+from .storage.resolver import SOURCE_SETTING, THUMBNAIL_SETTING, is_filesystem_class, storage_class
 
 
 def _is_positive_number(value: Any) -> bool:
@@ -50,14 +48,12 @@ def _storage_errors(setting: str, backend: Any) -> list[CheckMessage]:
         return [
             Error(f"{setting} must be a STORAGES key or a dotted class path.", id="restthumbs.E002")
         ]
-    if backend in (getattr(settings, "STORAGES", None) or {}):
-        return []
     try:
-        import_string(backend)
-    except ImportError as e:
+        storage_class(backend, setting)
+    except ImproperlyConfigured as e:
         return [
             Error(
-                f"{setting}={backend!r} is neither a key of STORAGES nor an importable class ({e}).",
+                str(e),
                 hint="Name a key of settings.STORAGES or a storage class such as "
                 "'django.core.files.storage.FileSystemStorage'.",
                 id="restthumbs.E002",
@@ -68,25 +64,18 @@ def _storage_errors(setting: str, backend: Any) -> list[CheckMessage]:
 
 @register()
 def check_storages(**kwargs: Any) -> list[CheckMessage]:
-    errors = _storage_errors(
-        "THUMBNAILS_SOURCE_STORAGE_BACKEND", app_settings.SOURCE_STORAGE_BACKEND
-    ) + _storage_errors("THUMBNAILS_STORAGE_BACKEND", app_settings.STORAGE_BACKEND)
+    errors = _storage_errors(SOURCE_SETTING, app_settings.SOURCE_STORAGE_BACKEND) + _storage_errors(
+        THUMBNAIL_SETTING, app_settings.STORAGE_BACKEND
+    )
     if errors:
         return errors
     return _check_roots()
 
 
-def _filesystem_class(backend: str) -> bool:
-    if backend in (getattr(settings, "STORAGES", None) or {}):
-        return False
-    cls = import_string(backend)
-    return isinstance(cls, type) and issubclass(cls, FileSystemStorage)
-
-
 def _check_roots() -> list[CheckMessage]:
     if not (
-        _filesystem_class(app_settings.SOURCE_STORAGE_BACKEND)
-        and _filesystem_class(app_settings.STORAGE_BACKEND)
+        is_filesystem_class(app_settings.SOURCE_STORAGE_BACKEND, SOURCE_SETTING)
+        and is_filesystem_class(app_settings.STORAGE_BACKEND, THUMBNAIL_SETTING)
     ):
         return []
     source_root, thumb_root = app_settings.SOURCE_ROOT, app_settings.STORAGE_ROOT
@@ -141,7 +130,7 @@ def check_numbers(**kwargs: Any) -> list[CheckMessage]:
 
 @register()
 def check_sizes(**kwargs: Any) -> list[CheckMessage]:
-    allowed = getattr(settings, "THUMBNAILS_ALLOWED_SIZES", None)
+    allowed = app_settings.raw("THUMBNAILS_ALLOWED_SIZES")
     if allowed is None:
         return []
     if isinstance(allowed, str) or not isinstance(allowed, (list, tuple, set, frozenset)):
@@ -195,7 +184,7 @@ def check_quality(**kwargs: Any) -> list[CheckMessage]:
 @register()
 def check_cache(**kwargs: Any) -> list[CheckMessage]:
     alias = app_settings.CACHE
-    caches = getattr(settings, "CACHES", None) or {"default": {}}
+    caches = app_settings.CACHES
     if alias not in caches:
         return [
             Error(
@@ -219,7 +208,7 @@ def check_cache(**kwargs: Any) -> list[CheckMessage]:
 
 @register()
 def check_secret(**kwargs: Any) -> list[CheckMessage]:
-    fallbacks = getattr(settings, "THUMBNAILS_SECRET_KEY_FALLBACKS", [])
+    fallbacks = app_settings.raw("THUMBNAILS_SECRET_KEY_FALLBACKS", [])
     if fallbacks and not app_settings.SECRET_KEY:
         return [
             Warning(

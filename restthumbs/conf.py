@@ -31,6 +31,10 @@ class AppSettings:
     ``AttributeError`` per read, and a hit reads about ten of them.
     """
 
+    #: Properties below that read the project's own settings rather than a
+    #: ``THUMBNAILS_*`` one: read here too, so no other module touches ``settings``.
+    PROJECT_SETTINGS = frozenset({"STORAGES", "CACHES", "DEBUG", "DEMO_SAMPLES"})
+
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
         self._derived: dict[str, Any] = {}
@@ -42,6 +46,11 @@ class AppSettings:
         except KeyError:
             value = self._cache[name] = getattr(settings, name, _MISSING)
         return default if value is _MISSING else value
+
+    def raw(self, name: str, default: Any = None) -> Any:
+        """``settings.<name>`` exactly as written, or ``default``: for the system checks,
+        which must see a wrong type before anything converts it."""
+        return self._get(name, default)
 
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
         """``compute()``, remembered under ``key`` until ``setting_changed``.
@@ -163,6 +172,36 @@ class AppSettings:
     def METRICS(self) -> bool:
         """Record Prometheus metrics (needs ``prometheus-client``)."""
         return bool(self._get("THUMBNAILS_METRICS", False))
+
+    # -- Django's own settings that restthumbs reads (read here, like the rest) --
+
+    @property
+    def STORAGES(self) -> dict[str, Any]:
+        return self._get("STORAGES", None) or {}
+
+    @property
+    def CACHES(self) -> dict[str, Any]:
+        return self._get("CACHES", None) or {"default": {}}
+
+    @property
+    def DEBUG(self) -> bool:
+        return bool(self._get("DEBUG", False))
+
+    @property
+    def DEMO_SAMPLES(self) -> list[dict[str, Any]]:
+        """The samples of ``restthumbs serve --demo`` (set by its embedded settings)."""
+        return list(self._get("RESTTHUMBS_DEMO_SAMPLES", []))
+
+    def signing_keys(self) -> list[str | bytes]:
+        """The key URLs are signed with, then the fallbacks that still verify.
+
+        ``THUMBNAILS_SECRET_KEY`` and its fallbacks when it is set, else
+        ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``.
+        """
+        key = self.SECRET_KEY
+        if key:
+            return [key, *self.SECRET_KEY_FALLBACKS]
+        return [settings.SECRET_KEY, *self._get("SECRET_KEY_FALLBACKS", [])]
 
     def quality_for(self, format_name: str) -> int:
         """The encoder quality for a Pillow format name (``"JPEG"``, ``"WEBP"``...)."""

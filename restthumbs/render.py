@@ -22,7 +22,7 @@ from django.core.files.storage import Storage
 
 from . import log, metrics
 from .conf import app_settings
-from .exceptions import SourceNotFound, SourceTooLarge, StorageWriteError, ThumbnailBusy
+from .exceptions import SourceNotFound, StorageWriteError, ThumbnailBusy
 from .locks import CacheLock, LockUnavailable, lock_key
 from .processors import AnimationPolicy
 from .processors import render as render_image
@@ -54,17 +54,23 @@ class Result:
     waited: float = 0.0
 
 
-def ensure_thumbnail(spec: ThumbnailSpec, secret: str, *, looked: bool = False) -> Result:
-    """Return the stored thumbnail for ``spec``, rendering it if needed.
+def ensure_thumbnail(spec: ThumbnailSpec, secret: str) -> Result:
+    """Return the stored thumbnail for ``spec``, rendering it if it is missing."""
+    storage = thumbnail_storage()
+    name = spec.name(secret)
+    if is_stored(storage, name):
+        return Result(name, storage, rendered=False)
+    return render_missing(spec, secret)
 
-    ``looked``: the caller has just found it missing (the view's one-read hit
-    path), so the first existence check is skipped.
+
+def render_missing(spec: ThumbnailSpec, secret: str) -> Result:
+    """Render the thumbnail the caller has just found missing, under the render lock.
+
+    Another worker may have stored it meanwhile: once the lock is ours (or the
+    other worker's render is done), the storage is looked at again.
     """
     storage = thumbnail_storage()
     name = spec.name(secret)
-    if not looked and is_stored(storage, name):
-        return Result(name, storage, rendered=False)
-
     timeout = float(app_settings.LOCK_TIMEOUT)
     lock = CacheLock(app_settings.CACHE, lock_key(app_settings.KEY_PREFIX, name), timeout)
     waited = 0.0
@@ -146,9 +152,9 @@ def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> f
 def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
     start = time.perf_counter()
     source = source_storage()
-    limit = app_settings.MAX_SOURCE_BYTES
     try:
-        fp = open_source(source, spec.source_path, limit)  # on S3: one GET, size checked first
+        # Refused over THUMBNAILS_MAX_SOURCE_BYTES before a byte is read (on S3: one GET).
+        fp = open_source(source, spec.source_path, app_settings.MAX_SOURCE_BYTES)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
         raise SourceNotFound() from e
     except OSError as e:
@@ -156,9 +162,6 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
         # SuspiciousFileOperation is not an OSError: the spec already refused escapes).
         raise SourceNotFound() from e
     with fp:
-        size = _size_of(fp)
-        if size is not None and size > limit:
-            raise SourceTooLarge(f"The source image is {size} bytes, over the limit of {limit}.")
         data = render_image(
             fp,
             spec,
@@ -192,10 +195,3 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
         extra=log.fields(log.RENDER, spec, thumbnail=name, seconds=duration),
     )
     return duration
-
-
-def _size_of(fp: object) -> int | None:
-    try:
-        return int(fp.size)  # type: ignore[attr-defined]
-    except Exception:
-        return None

@@ -13,24 +13,14 @@ import functools
 import hashlib
 import hmac
 
-from django.conf import settings
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 
 from .conf import app_settings
 from .exceptions import BadSignature
-from .spec import ThumbnailSpec
+from .spec import SECRET_LENGTH, ThumbnailSpec
 
 KEY_SALT = "restthumbs.signing"
-SECRET_LENGTH = 64
-
-
-def _keys() -> list[str | bytes]:
-    """The signing key first, then the fallbacks accepted for verification."""
-    key = app_settings.SECRET_KEY
-    if key:
-        return [key, *app_settings.SECRET_KEY_FALLBACKS]
-    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
 
 
 def _message(spec: ThumbnailSpec) -> bytes:
@@ -44,8 +34,10 @@ def _derived_key(key: str | bytes) -> bytes:
 
 
 def _verification_keys() -> tuple[bytes, ...]:
-    """The derived keys of :func:`_keys`, built once until ``setting_changed``."""
-    return app_settings.derived("signing_keys", lambda: tuple(_derived_key(key) for key in _keys()))
+    """The derived keys of every accepted key, built once until ``setting_changed``."""
+    return app_settings.derived(
+        "signing_keys", lambda: tuple(_derived_key(key) for key in app_settings.signing_keys())
+    )
 
 
 def _hmac(key: str | bytes, message: bytes) -> str:
@@ -56,7 +48,7 @@ def _hmac(key: str | bytes, message: bytes) -> str:
 def sign(spec: ThumbnailSpec, key: str | bytes | None = None) -> str:
     """Return the secret of ``spec`` under ``key`` (default: the current key)."""
     if key is None:
-        key = _keys()[0]
+        key = app_settings.signing_keys()[0]
     return _hmac(key, _message(spec))
 
 

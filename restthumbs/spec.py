@@ -6,10 +6,13 @@ A thumbnail name is ``<source_path>/<size>/<method>/<secret>.<ext>``:
   absolute, never with ``.``/``..``/empty segments, backslashes or NUL;
 - ``size``: ``WxH``, ``Wx`` or ``xH`` with canonical positive integers;
 - ``method``: ``crop``, ``scale`` or ``smart``;
-- ``ext``: ``jpg``, ``jpeg``, ``png``, ``webp``, ``gif`` or ``avif``, lower case.
+- ``ext``: ``jpg``, ``jpeg``, ``png``, ``webp``, ``gif`` or ``avif``, lower case;
+- ``secret``: 64 lowercase hex digits (checked by :mod:`restthumbs.signing`).
 
 Every thumbnail has exactly one spelling, so anything else is refused here.
-This module does no I/O and reads no settings.
+This is the one grammar of thumbnail names: the view parses with
+:func:`parse_name`, and the commands recognise stored thumbnails with
+:func:`is_thumbnail_name`. This module does no I/O and reads no settings.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ EXTENSIONS: dict[str, str] = {
     "avif": "AVIF",
 }
 
+#: Source files the commands consider images, by extension (compared case-insensitively).
+SOURCE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp", "tif", "tiff", "bmp", "avif"})
+
+#: Hex digits of a secret (HMAC-SHA256).
+SECRET_LENGTH = 64
+
 CONTENT_TYPES: dict[str, str] = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
@@ -41,6 +50,7 @@ CONTENT_TYPES: dict[str, str] = {
 }
 
 _DRIVE_LETTERS = frozenset(string.ascii_letters)
+_STORED_FILENAME_RE = re.compile(rf"[0-9a-f]{{{SECRET_LENGTH}}}\.(?P<ext>[a-z]+)")
 _SIZE_RE = re.compile(
     r"^(?:([1-9][0-9]{0,8})x([1-9][0-9]{0,8})|([1-9][0-9]{0,8})x|x([1-9][0-9]{0,8}))$"
 )
@@ -157,3 +167,33 @@ def parse_name(name: str) -> tuple[ThumbnailSpec, str]:
         raise InvalidSpec(f"Invalid extension {ext!r}.")
     spec = build_spec(source_path, size, method, ext)
     return spec, secret
+
+
+# -- recognising stored thumbnails -------------------------------------------------
+
+
+def is_size(segment: str) -> bool:
+    """Whether ``segment`` is a canonical size (``100x100``, ``100x``, ``x100``)."""
+    try:
+        parse_size(segment)
+    except InvalidSpec:
+        return False
+    return True
+
+
+def is_thumbnail_tail(size: str, method: str, filename: str) -> bool:
+    """Whether ``<size>/<method>/<filename>`` is spelled exactly as restthumbs stores it."""
+    match = _STORED_FILENAME_RE.fullmatch(filename)  # not match + "$": that allows a final "\n"
+    return match is not None and match["ext"] in EXTENSIONS and method in METHODS and is_size(size)
+
+
+def is_thumbnail_name(name: str) -> bool:
+    """Whether a storage name has the full shape ``<source>/<size>/<method>/<secret>.<ext>``."""
+    parts = name.rsplit("/", 3)
+    return len(parts) == 4 and bool(parts[0]) and is_thumbnail_tail(*parts[1:])
+
+
+def is_source_image_name(name: str) -> bool:
+    """A visible file name with an image extension (``PHOTO.JPG`` included)."""
+    base, dot, ext = name.rpartition(".")
+    return bool(dot and base) and not name.startswith(".") and ext.lower() in SOURCE_EXTENSIONS

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
+from . import caching, log, metrics
 from . import exceptions as exc
-from . import log, metrics
 from .conf import app_settings
 from .policy import enforce
-from .render import Result, ensure_thumbnail
+from .render import Result, render_missing
 from .responses import get_backend
 from .signing import verify
 from .spec import ThumbnailSpec, parse_name
@@ -52,7 +50,7 @@ def status_for(error: exc.ThumbnailError) -> int:
 
 def error_response(status: int, message: str) -> HttpResponse:
     response = HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = caching.NO_STORE
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -66,17 +64,11 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
         not_allowed["Allow"] = "GET, HEAD"
         return not_allowed
     spec: ThumbnailSpec | None = None
-    response: HttpResponseBase | None
     try:
         spec, secret = parse_name(path)
         verify(spec, secret)
         enforce(spec)
-        backend = get_backend()
-        response, result = _serve_stored(backend, request, spec, secret)
-        if response is None:
-            looked = hasattr(backend, "serve_stored")
-            result = ensure_thumbnail(spec, secret, looked=looked)
-            response = backend(request, result.storage, result.name, spec.content_type)
+        response, result = _respond(request, spec, secret)
     except exc.ThumbnailError as error:
         status = status_for(error)
         _refused(path, spec, error.reason, status, error.log_message, start)
@@ -85,7 +77,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
             response["Retry-After"] = str(error.retry_after)
         return response
     except Exception:
-        if settings.DEBUG:
+        if app_settings.DEBUG:
             raise  # let Django's debug page show the traceback
         metrics.record_reject("internal_error")
         logger.exception(
@@ -103,25 +95,25 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
         return error_response(500, _("Internal error while serving the thumbnail."))
     if response.status_code < 400 and not response.has_header("Cache-Control"):
         # A backend that set its own (a redirect to an expiring URL: private) keeps it.
-        response["Cache-Control"] = f"public, max-age={app_settings.CACHE_MAX_AGE}"
-    assert result is not None  # set by _serve_stored's hit or by ensure_thumbnail
+        response["Cache-Control"] = caching.public()
     timing = server_timing(result, start)
     if timing:
         response["Server-Timing"] = timing
     return response
 
 
-def _serve_stored(
-    backend: Any, request: HttpRequest, spec: ThumbnailSpec, secret: str
-) -> tuple[HttpResponseBase | None, Result | None]:
-    """Answer a hit in one storage read when the backend offers ``serve_stored``."""
-    serve_stored = getattr(backend, "serve_stored", None)
-    if serve_stored is None:
-        return None, None
+def _respond(
+    request: HttpRequest, spec: ThumbnailSpec, secret: str
+) -> tuple[HttpResponseBase, Result]:
+    """A hit as the backend answers it (one read where it can), else render, then respond."""
+    backend = get_backend()
     storage = thumbnail_storage()
     name = spec.name(secret)
-    response = serve_stored(request, storage, name, spec.content_type)
-    return response, Result(name, storage, rendered=False)
+    response = backend.serve_stored(request, storage, name, spec.content_type)
+    if response is not None:
+        return response, Result(name, storage, rendered=False)
+    result = render_missing(spec, secret)  # the backend has just looked: no second look
+    return backend.respond(request, result.storage, result.name, spec.content_type), result
 
 
 def server_timing(result: Result, start: float) -> str | None:

@@ -12,8 +12,6 @@ from django.db import close_old_connections
 from django.test import Client, override_settings
 from PIL import Image
 
-from restthumbs.storage import _instantiate
-
 from . import images
 
 
@@ -27,10 +25,8 @@ def media(tmp_path: Path) -> Iterator[Path]:
     thumbs = tmp_path / "thumbnails"
     source.mkdir()
     with override_settings(MEDIA_ROOT=str(source), THUMBNAILS_STORAGE_ROOT=str(thumbs)):
-        _instantiate.cache_clear()
         caches["default"].clear()
         yield source
-    _instantiate.cache_clear()
 
 
 @pytest.fixture

@@ -43,7 +43,8 @@ from django.test import override_settings  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from restthumbs.api import thumbnail  # noqa: E402
-from restthumbs.storage import is_s3, object_cache_control, save_atomically, url_expiry  # noqa: E402
+from restthumbs.caching import object_cache_control  # noqa: E402
+from restthumbs.storage import is_s3, save_atomically, url_expiry  # noqa: E402
 
 from . import images  # noqa: E402
 from .utils import body, files_under  # noqa: E402
@@ -530,7 +531,7 @@ def test_url_expiry_and_object_cache_control(
     storage = storages["s3_thumbs"]
     assert is_s3(storage)
     assert url_expiry(storage) == expiry
-    assert object_cache_control(storage) == cache_control
+    assert object_cache_control(url_expiry(storage)) == cache_control
 
 
 def test_filesystem_storage_is_not_s3(tmp_path: Path) -> None:

@@ -1,7 +1,11 @@
-"""Response backends: each module's ``sendfile`` turns a stored thumbnail into a response.
+"""Response backends: one module each, turning a stored thumbnail into a response.
 
-The signature is ``sendfile(request, storage, name, content_type) -> HttpResponseBase``
-(an ``HttpResponse``, or a streaming ``FileResponse``).
+``THUMBNAILS_RESPONSE_BACKEND`` names a :class:`~.base.ResponseBackend`
+instance (``restthumbs.responses.nginx.sendfile``), a subclass (instantiated
+with no arguments), or a plain function ``sendfile(request, storage, name,
+content_type)`` in the style of restthumbs 0.1 (wrapped in a
+:class:`~.base.FunctionBackend`).
+
 The view adds ``Cache-Control: public, max-age=THUMBNAILS_CACHE_MAX_AGE``
 unless the backend set ``Cache-Control`` itself (the redirect backend does, for
 an expiring URL).
@@ -9,24 +13,17 @@ an expiring URL).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ..conf import app_settings
+from .base import FunctionBackend, ResponseBackend
 
-if TYPE_CHECKING:
-    from django.core.files.storage import Storage
-    from django.http import HttpRequest
-    from django.http.response import HttpResponseBase
-
-    SendFile = Callable[[HttpRequest, Storage, str, str], HttpResponseBase]
+__all__ = ["FunctionBackend", "ResponseBackend", "get_backend"]
 
 
-def get_backend(path: str | None = None) -> SendFile:
-    """Import the backend named by ``THUMBNAILS_RESPONSE_BACKEND`` (or ``path``).
+def get_backend(path: str | None = None) -> ResponseBackend:
+    """The backend named by ``THUMBNAILS_RESPONSE_BACKEND`` (or ``path``).
 
     The configured one is imported once per process (and after ``setting_changed``).
     """
@@ -37,13 +34,17 @@ def get_backend(path: str | None = None) -> SendFile:
     return _import_backend(path)
 
 
-def _import_backend(path: str) -> SendFile:
+def _import_backend(path: str) -> ResponseBackend:
     try:
         backend = import_string(path)
     except ImportError as e:
         raise ImproperlyConfigured(
             f"THUMBNAILS_RESPONSE_BACKEND={path!r} cannot be imported: {e}"
         ) from e
+    if isinstance(backend, ResponseBackend):
+        return backend
+    if isinstance(backend, type) and issubclass(backend, ResponseBackend):
+        return backend()
     if not callable(backend):
         raise ImproperlyConfigured(f"THUMBNAILS_RESPONSE_BACKEND={path!r} is not callable.")
-    return backend  # type: ignore[no-any-return]
+    return FunctionBackend(backend)

@@ -13,14 +13,21 @@ from django.core.files.storage import Storage
 from django.http import HttpRequest, HttpResponse
 
 from ..storage import local_path
+from .base import ResponseBackend
 
 
-def sendfile(request: HttpRequest, storage: Storage, name: str, content_type: str) -> HttpResponse:
-    path = local_path(storage, name)
-    if path is None:
-        raise ImproperlyConfigured(
-            "restthumbs.responses.apache.sendfile needs a thumbnail storage with local paths."
-        )
-    response = HttpResponse(content_type=content_type)
-    response["X-Sendfile"] = quote(path, safe="/")
-    return response
+class ApacheBackend(ResponseBackend):
+    def respond(
+        self, request: HttpRequest, storage: Storage, name: str, content_type: str
+    ) -> HttpResponse:
+        path = local_path(storage, name)
+        if path is None:
+            raise ImproperlyConfigured(
+                "restthumbs.responses.apache.sendfile needs a thumbnail storage with local paths."
+            )
+        response = HttpResponse(content_type=content_type)
+        response["X-Sendfile"] = quote(path, safe="/")
+        return response
+
+
+sendfile = ApacheBackend()

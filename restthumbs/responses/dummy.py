@@ -17,45 +17,45 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 from ..storage import StoredFile, names_nothing, open_stored
+from .base import ResponseBackend
 
 
-def sendfile(
-    request: HttpRequest, storage: Storage, name: str, content_type: str
-) -> HttpResponseBase:
-    stored = open_stored(storage, name, content=request.method != "HEAD")
-    try:
-        return _respond(request, stored, content_type)
-    except BaseException:
-        stored.close()
-        raise
-
-
-def serve_stored(
-    request: HttpRequest, storage: Storage, name: str, content_type: str
-) -> HttpResponseBase | None:
-    """The hit path: the response if ``name`` is stored, ``None`` if it is not.
-
-    The view tries this before :func:`~restthumbs.render.ensure_thumbnail`, so
-    a hit costs the one read that streams it (one ``GetObject`` on S3) instead
-    of an existence check followed by that read.
-    """
-    try:
+class StreamingBackend(ResponseBackend):
+    def respond(
+        self, request: HttpRequest, storage: Storage, name: str, content_type: str
+    ) -> HttpResponseBase:
         stored = open_stored(storage, name, content=request.method != "HEAD")
-    except OSError as e:
-        if names_nothing(e):  # missing, a file where a directory should be, a name too long
-            return None
-        raise
-    try:
         return _respond(request, stored, content_type)
-    except BaseException:
-        stored.close()
-        raise
+
+    def serve_stored(
+        self, request: HttpRequest, storage: Storage, name: str, content_type: str
+    ) -> HttpResponseBase | None:
+        """A hit in one storage read: the read that streams it (one ``GetObject`` on S3).
+
+        "Not stored" comes from the read itself, instead of an existence check
+        followed by that read.
+        """
+        try:
+            stored = open_stored(storage, name, content=request.method != "HEAD")
+        except OSError as e:
+            if names_nothing(e):  # missing, a file where a directory should be, a name too long
+                return None
+            raise
+        return _respond(request, stored, content_type)
 
 
-sendfile.serve_stored = serve_stored  # type: ignore[attr-defined]
+sendfile = StreamingBackend()
 
 
 def _respond(request: HttpRequest, stored: StoredFile, content_type: str) -> HttpResponseBase:
+    try:
+        return _response(request, stored, content_type)
+    except BaseException:
+        stored.close()
+        raise
+
+
+def _response(request: HttpRequest, stored: StoredFile, content_type: str) -> HttpResponseBase:
     etag = f'"{int(stored.modified * 1_000_000):x}-{stored.size:x}"'
     last_modified = http_date(int(stored.modified))
     not_modified = get_conditional_response(

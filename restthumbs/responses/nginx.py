@@ -12,9 +12,16 @@ from django.core.files.storage import Storage
 from django.http import HttpRequest, HttpResponse
 
 from ..conf import app_settings
+from .base import ResponseBackend
 
 
-def sendfile(request: HttpRequest, storage: Storage, name: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content_type=content_type)
-    response["X-Accel-Redirect"] = app_settings.STORAGE_BASE_PATH + quote(name, safe="/")
-    return response
+class NginxBackend(ResponseBackend):
+    def respond(
+        self, request: HttpRequest, storage: Storage, name: str, content_type: str
+    ) -> HttpResponse:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = app_settings.STORAGE_BASE_PATH + quote(name, safe="/")
+        return response
+
+
+sendfile = NginxBackend()

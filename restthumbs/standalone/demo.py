@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from ..api import thumbnail
+from ..conf import app_settings
 from ..exceptions import ThumbnailError
 from ..processors import can_encode
 from ..spec import EXTENSIONS, METHODS
@@ -130,7 +130,7 @@ def grid(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def demo_page(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    samples: list[dict[str, Any]] = list(getattr(settings, "RESTTHUMBS_DEMO_SAMPLES", []))
+    samples = app_settings.DEMO_SAMPLES
     values, submitted = read_form(request.GET, samples[0]["path"] if samples else "")
     result = try_form(values) if submitted or samples else TryResult()
     context = {

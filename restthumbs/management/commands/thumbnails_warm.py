@@ -5,19 +5,14 @@ same steps as a request (``build_spec``, ``sign``, ``ensure_thumbnail``), so a
 warmed thumbnail is byte for byte the one the view would have rendered, under
 the same lock, written atomically, with ``thumbnail_rendered`` sent.
 
-The walk uses only the Storage API (``listdir``), so it works on S3 as on
-disk. It considers files with an image extension, skips hidden files and
-directories (which also hides in-flight ``.tmp-*`` files) and anything shaped
-like a stored thumbnail (a thumbnail storage nested in, or shared with, the
-source storage must not get thumbnails of thumbnails). A bad image is a
-failure in the summary, never the end of the run.
+The sources are those :func:`restthumbs.walk.walk_images` finds (on S3 as on
+disk). A bad image is a failure in the summary, never the end of the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import Storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
@@ -41,15 +35,12 @@ from restthumbs.spec import (
     validate_method,
     validate_source_path,
 )
-from restthumbs.storage import local_path, source_storage
+from restthumbs.storage import source_storage
+from restthumbs.walk import walk_images
 
 from ..arguments import add_spec
-from .thumbnails_purge import is_thumbnail_name
 
 logger = logging.getLogger("restthumbs")
-
-#: Source files considered, by extension (compared case-insensitively).
-IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp", "tif", "tiff", "bmp", "avif"})
 
 RENDERED, SKIPPED, FAILED = "rendered", "skipped", "failed"
 
@@ -75,58 +66,6 @@ def positive_int(value: str) -> int:
             _("%(value)r is not a whole number of at least 1.") % {"value": value}
         )
     return number
-
-
-# -- walking -----------------------------------------------------------------
-
-
-def is_image_name(name: str) -> bool:
-    """A visible file with an image extension (``PHOTO.JPG`` included)."""
-    base, dot, ext = name.rpartition(".")
-    return bool(dot and base) and not name.startswith(".") and ext.lower() in IMAGE_EXTENSIONS
-
-
-def _join(directory: str, name: str) -> str:
-    return f"{directory}/{name}" if directory else name
-
-
-def _first_visit(storage: Storage, directory: str, seen: set[str]) -> bool:
-    """``False`` for a local directory already walked (a symlink loop)."""
-    path = local_path(storage, directory)
-    if path is None:
-        return True
-    real = os.path.realpath(path)
-    if real in seen:
-        return False
-    seen.add(real)
-    return True
-
-
-def walk_images(storage: Storage, top: str = "") -> Iterator[str]:
-    """Yield the image names below ``top``, depth first, each directory sorted.
-
-    Raises ``FileNotFoundError`` if ``top`` itself is missing (on storages that
-    know directories); a subdirectory that vanishes during the walk is skipped.
-    """
-    seen: set[str] = set()
-    _first_visit(storage, top, seen)
-    directories, files = storage.listdir(top)
-    stack = [(top, directories, files)]
-    while stack:
-        directory, directories, files = stack.pop()
-        for name in sorted(files):
-            path = _join(directory, name)
-            if is_image_name(name) and not is_thumbnail_name(path):
-                yield path
-        # Pushed in reverse onto a LIFO stack, so they are walked in sorted order.
-        for name in sorted(directories, reverse=True):
-            sub = _join(directory, name)
-            if name.startswith(".") or not _first_visit(storage, sub, seen):
-                continue
-            try:
-                stack.append((sub, *storage.listdir(sub)))
-            except (FileNotFoundError, NotADirectoryError):
-                continue
 
 
 # -- rendering ---------------------------------------------------------------
