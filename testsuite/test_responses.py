@@ -13,11 +13,14 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.test import override_settings
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
 
 from restthumbs import thumbnail_url
 from restthumbs.api import thumbnail
+from restthumbs.responses import ResponseBackend, get_backend, nginx
 
 from . import images
 from .utils import body, files_under
@@ -230,3 +233,71 @@ def test_storages_aliases_end_to_end(
         assert missing.status_code == 404
         assert missing["Cache-Control"] == "no-store"
     assert files_under(thumbs_dir) == []
+
+
+# -- custom backends: a class, or a function in the style of restthumbs 0.1 ----------
+
+
+class TaggingBackend(ResponseBackend):
+    """A custom backend as the base class invites: only ``respond``."""
+
+    def respond(self, request: Any, storage: Any, name: str, content_type: str) -> HttpResponse:
+        with storage.open(name) as f:
+            response = HttpResponse(f.read(), content_type=content_type)
+        response["X-Custom"] = "class"
+        return response
+
+
+def old_style_sendfile(request: Any, storage: Any, name: str, content_type: str) -> HttpResponse:
+    """A backend written against the old function signature."""
+    response = HttpResponse(content_type=content_type)
+    response["X-Custom"] = f"function {name}"
+    return response
+
+
+custom_instance = TaggingBackend()
+
+
+@pytest.mark.parametrize(
+    ("backend", "tag"),
+    [
+        (f"{__name__}.TaggingBackend", "class"),
+        (f"{__name__}.custom_instance", "class"),
+        (f"{__name__}.old_style_sendfile", "function"),
+    ],
+)
+def test_custom_backends_render_then_hit(
+    client: Any, kitten: str, thumbs_dir: Path, backend: str, tag: str
+) -> None:
+    with override_settings(THUMBNAILS_RESPONSE_BACKEND=backend):
+        url = thumbnail_url(kitten, "50x50", "crop", ".jpg")
+        first, second = client.get(url), client.get(url)
+    for response in (first, second):
+        assert response.status_code == 200
+        assert response["X-Custom"].startswith(tag)
+        assert response["Cache-Control"] == PUBLIC
+    assert files_under(thumbs_dir) == [unquote(url.lstrip("/"))]
+    assert "render" in first["Server-Timing"] and not second.has_header("Server-Timing")
+
+
+def test_class_backends_in_the_configured_form_are_callable_as_before(
+    kitten: str, thumbs_dir: Path, rf: RequestFactory
+) -> None:
+    """``restthumbs.responses.<x>.sendfile(request, storage, name, content_type)`` still works."""
+    thumb = thumbnail(kitten, "40x40", "crop", ".jpg")
+    storage = storages.create_storage(
+        {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(thumbs_dir)},
+        }
+    )
+    storage.save(thumb.name, ContentFile(b"not really a jpeg"))
+    response = nginx.sendfile(rf.get("/"), storage, thumb.name, "image/jpeg")
+    assert response["X-Accel-Redirect"] == "/thumbnails/" + quote(thumb.name)
+    assert isinstance(get_backend(DUMMY), ResponseBackend)
+    assert (
+        get_backend(f"{__name__}.old_style_sendfile").respond(
+            rf.get("/"), storage, thumb.name, "image/jpeg"
+        )["X-Custom"]
+        == f"function {thumb.name}"
+    )
