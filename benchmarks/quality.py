@@ -38,14 +38,14 @@ def _setup_django() -> None:
 
 def reference(path: Path, size: str, method: str) -> Image.Image:
     """The slow, faithful pipeline: full decode, exact box, one LANCZOS resample."""
-    from restthumbs import processors
+    from restthumbs.engine import decoding, geometry
     from restthumbs.spec import build_spec
 
     spec = build_spec(path.name, size, "crop" if method == "smart" else method, "png")
     im = Image.open(path)
     im.load()
-    im = processors._normalize_mode(im)
-    plan = processors.plan(spec, im.width, im.height, upscale=False)
+    im = decoding.normalize_mode(im)
+    plan = geometry.plan(spec, im.width, im.height, upscale=False)
     out = im.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box)
     return _flatten(out)
 
@@ -60,7 +60,7 @@ def _flatten(im: Image.Image) -> Image.Image:
 
 
 def restthumbs_output(path: Path, size: str, method: str, ext: str) -> Image.Image:
-    from restthumbs.processors import render
+    from restthumbs.engine import render
     from restthumbs.spec import build_spec
 
     spec = build_spec(path.name, size, method, ext)

@@ -11,7 +11,7 @@ workload (200x200 crop, 200x200 smart crop, 800x800 fit) and source, times:
 
 - ``restthumbs-view``: the full miss path (Django view, streaming backend,
   a fresh thumbnail name every time, so every request renders and stores);
-- ``restthumbs``: the renderer alone (``restthumbs.processors.render``);
+- ``restthumbs``: the renderer alone (``restthumbs.engine.render``);
 - ``pillow-floor``: a bare Pillow pipeline with ``draft()`` + ``reduce()``;
 - ``pillow-naive``: decode at full size, ``ImageOps.fit``/``thumbnail``
   without draft, the pipeline most hand-written code uses;
@@ -145,7 +145,7 @@ def build_system(system: str, size: str, method: str, tmp: str) -> Callable[[Pat
 
     if system == "restthumbs":
         _configure_django(tmp)
-        from restthumbs.processors import render
+        from restthumbs.engine import render
         from restthumbs.spec import build_spec
 
         def run(path: Path, i: int) -> bytes:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .conf import app_settings
+from .engine import can_encode
 from .exceptions import InvalidSpec, SizeNotAllowed
-from .processors import can_encode
 from .spec import ThumbnailSpec
 
 

@@ -22,10 +22,10 @@ from django.core.files.storage import Storage
 
 from . import log, metrics
 from .conf import app_settings
+from .engine import AnimationPolicy
+from .engine import render as render_image
 from .exceptions import SourceNotFound, StorageWriteError, ThumbnailBusy
 from .locks import CacheLock, LockUnavailable, lock_key
-from .processors import AnimationPolicy
-from .processors import render as render_image
 from .signals import thumbnail_rendered
 from .spec import ThumbnailSpec
 from .storage import (

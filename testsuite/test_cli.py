@@ -32,8 +32,8 @@ from django.test import override_settings
 from PIL import Image
 
 from restthumbs.api import thumbnail_url
+from restthumbs.engine import can_encode
 from restthumbs.exceptions import BadSignature
-from restthumbs.processors import can_encode
 from restthumbs.signing import verify
 from restthumbs.spec import parse_name
 from restthumbs.standalone.samples import DEMO_DIRNAME, SAMPLES

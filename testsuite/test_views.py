@@ -20,7 +20,7 @@ from PIL import Image
 
 from restthumbs import thumbnail_url
 from restthumbs.api import thumbnail
-from restthumbs.processors import can_encode
+from restthumbs.engine import can_encode
 from restthumbs.signals import thumbnail_rendered
 
 from .utils import body, files_under

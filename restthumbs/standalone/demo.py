@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from ..api import thumbnail
 from ..conf import app_settings
+from ..engine import can_encode
 from ..exceptions import ThumbnailError
-from ..processors import can_encode
 from ..spec import EXTENSIONS, METHODS
 from ..storage import source_storage
 

@@ -1,0 +1,102 @@
+"""The animation policy: an animated source gives its first frame, or every frame.
+
+:class:`AnimationPolicy` says whether to keep an animation and within which budget;
+:func:`keeps_animation` decides for one source and one output format, and
+:func:`render_animation` renders every frame through one plan and encodes them as an
+animated GIF or WebP.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+from PIL import Image, ImageSequence
+
+from ..exceptions import BadSourceImage
+from ..spec import ThumbnailSpec
+from .geometry import Plan, check_output_size, plan, smart_box
+from .resampling import resample
+
+logger = logging.getLogger("restthumbs")
+
+#: Source formats whose frames are an animation (PNG: APNG), as opposed to
+#: several still images (MPO's preview, TIFF's pages).
+ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")
+
+
+@dataclass(frozen=True)
+class AnimationPolicy:
+    """Keep an animated source's frames (GIF/WebP output only) within a budget.
+
+    ``max_pixels`` bounds the decoding work: frames x source pixels.
+    """
+
+    keep: bool = False
+    max_frames: int = 100
+    max_pixels: int = 50_000_000
+
+
+FIRST_FRAME = AnimationPolicy()
+
+
+def keeps_animation(im: Image.Image, spec: ThumbnailSpec, policy: AnimationPolicy) -> bool:
+    """Whether to render every frame: asked for, animated, GIF/WebP out, in budget."""
+    if not policy.keep or spec.format not in ("GIF", "WEBP"):
+        return False
+    if im.format not in ANIMATED_FORMATS:
+        return False  # MPO and TIFF hold several still images, of different sizes
+    try:
+        frames = getattr(im, "n_frames", 1)
+    except Exception as e:  # counting parses every frame header: a truncated file fails here
+        raise BadSourceImage(f"The animated source image cannot be decoded: {e}") from e
+    if frames < 2:
+        return False
+    if frames > policy.max_frames or frames * im.width * im.height > policy.max_pixels:
+        logger.info(
+            "Animated source over budget (%d frames of %dx%d); keeping its first frame.",
+            frames,
+            im.width,
+            im.height,
+        )
+        return False
+    return True
+
+
+def render_animation(
+    im: Image.Image, spec: ThumbnailSpec, upscale: bool, quality: int, max_pixels: int
+) -> bytes:
+    """Every frame through the same plan (smart: the first frame's box), re-encoded."""
+    thumb_plan = plan(spec, im.width, im.height, upscale)
+    check_output_size(thumb_plan, max_pixels)
+    frames: list[Image.Image] = []
+    durations: list[int] = []
+    try:
+        for index, frame in enumerate(ImageSequence.Iterator(im)):
+            rgba = frame.convert("RGBA")
+            if index == 0 and spec.method == "smart":
+                thumb_plan = Plan(thumb_plan.size, smart_box(rgba, thumb_plan.box))
+            frames.append(resample(rgba, thumb_plan.size, thumb_plan.box))
+            durations.append(int(frame.info.get("duration", 100)))
+    except Exception as e:
+        raise BadSourceImage(f"The animated source image cannot be decoded: {e}") from e
+    params: dict[str, object] = {
+        "save_all": True,
+        "append_images": frames[1:],
+        "duration": durations,
+    }
+    loop = im.info.get("loop")
+    if loop is not None:
+        params["loop"] = int(loop)
+    elif spec.format == "WEBP":
+        params["loop"] = 1  # a GIF without a loop extension plays once; WebP says so with 1
+    if spec.format == "WEBP":
+        params.update(quality=quality, method=4)
+    else:
+        params.update(disposal=2, optimize=False)
+    first = frames[0]
+    first.info = {}
+    buffer = io.BytesIO()
+    first.save(buffer, spec.format, **params)
+    return buffer.getvalue()

@@ -1,0 +1,118 @@
+"""Decoding a source: identify it from its header, then decode only what the plan needs.
+
+:func:`open_source` reads the header alone, refuses formats we do not trust and
+sources over the pixel budget before a pixel is decoded. :func:`decode` computes the
+plan in the orientation EXIF says, lets JPEG decode at a reduced DCT scale
+(``Image.draft``) and turns the image upright. :func:`normalize_mode` brings any mode
+to one the resampler and the encoders handle. Pillow's own errors propagate from
+:func:`decode`; the conductor turns them into :class:`BadSourceImage`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import IO
+
+from PIL import Image, ImageOps
+
+from ..exceptions import BadSourceImage, SourceTooLarge
+from ..spec import ThumbnailSpec
+from .geometry import Plan, plan, scale_box
+
+#: JPEG DCT scaling stops at this multiple of the output size. 1.0 is the
+#: smallest scale that still covers the target; ``benchmarks/quality.py``
+#: measures SSIM >= 0.99 against a full-resolution LANCZOS resample with it.
+DRAFT_GAP = 1.0
+
+#: Input formats we decode. Everything else (EPS, which shells out to
+#: Ghostscript; PSD; ICO; ...) is refused without being parsed further.
+INPUT_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF")
+
+
+@functools.cache
+def input_formats() -> tuple[str, ...]:
+    Image.init()
+    return tuple(f for f in INPUT_FORMATS if f in Image.OPEN)
+
+
+def open_source(fp: IO[bytes], max_pixels: int) -> Image.Image:
+    """Identify the image from its header and enforce the pixel budget."""
+    try:
+        im = Image.open(fp, formats=input_formats())
+    except Image.DecompressionBombError as e:
+        raise SourceTooLarge(f"The source image is too large: {e}") from e
+    except Exception as e:  # Pillow raises many types on junk headers
+        raise BadSourceImage(f"The source is not a supported image ({type(e).__name__}).") from e
+    width, height = im.size
+    if width < 1 or height < 1:
+        raise BadSourceImage("The source image has no pixels.")
+    if width * height > max_pixels:
+        raise SourceTooLarge(
+            f"The source image has {width * height} pixels, over the limit of {max_pixels}."
+        )
+    return im
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(0x0112, 1)
+        return int(value) if value in range(1, 9) else 1
+    except Exception:
+        return 1
+
+
+def normalize_mode(im: Image.Image) -> Image.Image:
+    """Bring any source mode to one of RGB, RGBA, L, LA, or CMYK.
+
+    CMYK stays CMYK through the resample: :func:`.colour.to_srgb` converts the
+    small output, with the source's profile when it has one.
+    """
+    mode = im.mode
+    if mode == "CMYK":
+        return im
+    if mode in ("1", "L", "RGB") and "transparency" in im.info:
+        # A tRNS colour key: make it a real alpha channel, or resampling blends
+        # the key colour into its neighbours and encoding drops it.
+        return im.convert("RGBA" if mode == "RGB" else "LA")
+    if mode in ("RGB", "RGBA", "L", "LA"):
+        return im
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        return im.convert("RGBA" if has_alpha else "RGB")
+    if mode == "1":
+        return im.convert("L")
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit greyscale: keep the top 8 bits rather than clipping at 255.
+        scale = 1 / 256 if mode.startswith("I;16") or im.getextrema()[1] > 255 else 1  # type: ignore[operator]
+        return im.convert("I").point(lambda v: v * scale).convert("L")
+    if mode in ("RGBa", "La"):
+        return im.convert(mode.upper())
+    return im.convert("RGBA" if "A" in mode else "RGB")
+
+
+def decode(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[Image.Image, Plan]:
+    """Decode as little as the plan needs; return the oriented image and its plan.
+
+    The plan is computed on the header's dimensions and then scaled to the
+    decoded image, so draft rounding never changes the output size.
+    """
+    sw, sh = im.size
+    orientation = _orientation(im)
+    swapped = orientation in (5, 6, 7, 8)
+    osw, osh = (sh, sw) if swapped else (sw, sh)
+    thumb_plan = plan(spec, osw, osh, upscale)
+    if im.format in ("JPEG", "MPO"):
+        left, top, right, bottom = thumb_plan.box
+        scale = max(thumb_plan.size[0] / (right - left), thumb_plan.size[1] / (bottom - top))
+        need = (math.ceil(osw * scale * DRAFT_GAP), math.ceil(osh * scale * DRAFT_GAP))
+        if swapped:
+            need = (need[1], need[0])
+        if need[0] < sw and need[1] < sh:
+            im.draft(None, need)
+    im.load()
+    if orientation != 1:
+        im = ImageOps.exif_transpose(im)
+    cw, ch = im.size
+    box = scale_box(thumb_plan.box, cw / osw, ch / osh)
+    return im, Plan(thumb_plan.size, box)

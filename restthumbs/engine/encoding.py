@@ -1,0 +1,64 @@
+"""Encoding a still thumbnail: per-format parameters, alpha, the ICC profile, no metadata.
+
+:func:`encode` writes JPEG, PNG, WebP, GIF or AVIF with nothing from the source but
+the pixels and a profile that fits them: no EXIF, GPS, comments or XMP.
+:func:`can_encode` says which of those formats this Pillow build can write. An
+animation is encoded with its frames by :func:`.animation.render_animation`.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+
+from PIL import Image, features
+
+
+@functools.cache
+def can_encode(format_name: str) -> bool:
+    """Whether this Pillow build can write ``format_name`` (AVIF is optional)."""
+    if format_name == "AVIF":
+        return bool(features.check("avif"))
+    Image.init()
+    return format_name in Image.SAVE
+
+
+def flatten(im: Image.Image) -> Image.Image:
+    """Composite on white for formats without alpha."""
+    if im.mode in ("RGB", "L"):
+        return im
+    rgba = im.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+def icc_fits(icc_profile: bytes, mode: str, format_name: str) -> bool:
+    """Whether the profile's colour space (ICC header bytes 16-20) is the one written.
+
+    A CMYK source's CMYK profile must not be attached to the RGB pixels it was
+    converted to; WEBP and AVIF store greyscale as RGB.
+    """
+    grey = mode in ("L", "LA") and format_name not in ("WEBP", "AVIF")
+    return icc_profile[16:20] == (b"GRAY" if grey else b"RGB ")
+
+
+def encode(im: Image.Image, format_name: str, quality: int, icc_profile: bytes | None) -> bytes:
+    params: dict[str, object] = {}
+    if format_name == "JPEG":
+        im = flatten(im)
+        params.update(quality=quality, optimize=True, progressive=True)
+    elif format_name == "WEBP":
+        params.update(quality=quality, method=4)
+    elif format_name == "AVIF":
+        params.update(quality=quality)
+    elif format_name == "PNG":
+        params.update(compress_level=6)
+    elif format_name == "GIF" and im.mode == "LA":
+        im = im.convert("RGBA")  # Pillow's GIF writer turns LA into L, dropping the alpha
+    if icc_profile and format_name != "GIF" and icc_fits(icc_profile, im.mode, format_name):
+        params["icc_profile"] = icc_profile
+    im.info = {}  # nothing from the source (EXIF, GPS, comments, XMP) reaches the output
+    buffer = io.BytesIO()
+    im.save(buffer, format_name, **params)
+    return buffer.getvalue()
