@@ -29,6 +29,12 @@ class AppSettings:
     Each ``THUMBNAILS_*`` lookup is remembered until Django's ``setting_changed``
     (sent by ``override_settings``) clears it: an unset setting costs Django an
     ``AttributeError`` per read, and a hit reads about ten of them.
+
+    What is remembered also belongs to one settings holder: ``override_settings``
+    swaps ``settings._wrapped`` for a new holder, and a change of holder forgets
+    everything too. That catches what sends no ``setting_changed``:
+    pytest-django's ``del settings.THUMBNAILS_X`` (an empty ``override_settings()``
+    and a ``delattr``) and the restore at the end of that test.
     """
 
     #: Properties below that read the project's own settings rather than a
@@ -38,9 +44,18 @@ class AppSettings:
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
         self._derived: dict[str, Any] = {}
+        self._holder: object = None
+
+    def _current(self) -> None:
+        """Forget everything if the settings holder is not the one it was read from."""
+        holder = settings._wrapped
+        if holder is not self._holder:
+            self.clear()
+            self._holder = holder
 
     def _get(self, name: str, default: _T) -> _T:
         """``settings.<name>``, or ``default`` if unset: typed as the default is."""
+        self._current()
         try:
             value = self._cache[name]
         except KeyError:
@@ -60,6 +75,7 @@ class AppSettings:
         process, rebuilt after ``override_settings``. Two threads may both
         compute it the first time; both results are equivalent.
         """
+        self._current()
         try:
             return self._derived[key]  # type: ignore[no-any-return]
         except KeyError:

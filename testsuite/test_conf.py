@@ -17,6 +17,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from restthumbs.conf import AppSettings, app_settings
+from restthumbs.responses import get_backend
 
 MEDIA_ROOT = "/srv/site/media"
 
@@ -245,3 +246,30 @@ def test_a_failed_derivation_is_not_remembered() -> None:
     with pytest.raises(ValueError):
         app_settings.derived("test-broken", broken)
     assert app_settings.derived("test-broken", lambda: 7) == 7
+
+
+# -- pytest-django's settings fixture: deleting a setting sends no setting_changed --------
+
+
+@override_settings(THUMBNAILS_MAX_SIZE=300)
+def test_pytest_django_del_reaches_remembered_settings(settings: Any) -> None:
+    assert app_settings.MAX_SIZE == 300  # remembered now
+    del settings.THUMBNAILS_MAX_SIZE  # an empty override_settings() and a delattr: no signal
+    assert app_settings.MAX_SIZE == 4096
+
+
+def test_pytest_django_del_is_undone_at_the_end_of_its_test(settings: Any) -> None:
+    """The fixture's restore sends no signal either; the settings holder changes back."""
+    with override_settings(THUMBNAILS_MAX_SIZE=300):
+        inner = settings.__class__(_is_pytest_django=True)
+        del inner.THUMBNAILS_MAX_SIZE
+        assert app_settings.MAX_SIZE == 4096
+        inner._finalize()
+        assert app_settings.MAX_SIZE == 300
+
+
+def test_a_derived_value_follows_the_settings_holder(settings: Any) -> None:
+    settings.THUMBNAILS_RESPONSE_BACKEND = "restthumbs.responses.nginx.sendfile"
+    assert type(get_backend()).__name__ == "NginxBackend"
+    del settings.THUMBNAILS_RESPONSE_BACKEND
+    assert type(get_backend()).__name__ == "StreamingBackend"
