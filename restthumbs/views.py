@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from . import caching, log, metrics
 from . import exceptions as exc
 from .conf import app_settings
+from .ensure import Result, render_missing
 from .policy import enforce
-from .render import Result, render_missing
 from .responses import get_backend
 from .signing import verify
 from .spec import ThumbnailSpec, parse_name

@@ -22,7 +22,7 @@ from django.test import override_settings
 from PIL import Image
 
 from restthumbs.api import thumbnail_url
-from restthumbs.render import ensure_thumbnail
+from restthumbs.ensure import ensure_thumbnail
 from restthumbs.signals import thumbnail_rendered
 from restthumbs.signing import sign
 from restthumbs.spec import build_spec

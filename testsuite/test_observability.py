@@ -2,7 +2,7 @@
 
 Logs are read as an operator would: a ``JSONFormatter`` handler on the
 ``restthumbs`` logger, one JSON object per line. Another worker is played as in
-``test_render.py``: this test takes the same :class:`~restthumbs.locks.CacheLock`
+``test_ensure.py``: this test takes the same :class:`~restthumbs.locks.CacheLock`
 and a thread writes the file or releases the lock. Metrics are read from
 ``prometheus_client``'s default registry before and after, so the assertions are
 deltas, whatever earlier tests recorded. Multi-process mode runs real processes.

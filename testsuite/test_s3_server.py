@@ -34,7 +34,7 @@ import boto3  # noqa: E402
 from django.core.management import CommandError, call_command  # noqa: E402
 
 from restthumbs.api import thumbnail  # noqa: E402
-from restthumbs.render import ensure_thumbnail  # noqa: E402
+from restthumbs.ensure import ensure_thumbnail  # noqa: E402
 from restthumbs.signing import sign  # noqa: E402
 
 from . import images  # noqa: E402

@@ -23,9 +23,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from restthumbs.ensure import ensure_thumbnail
 from restthumbs.exceptions import ThumbnailError
 from restthumbs.policy import enforce
-from restthumbs.render import ensure_thumbnail
 from restthumbs.signing import sign
 from restthumbs.spec import (
     ThumbnailSpec,

@@ -27,9 +27,9 @@ from PIL import Image
 from restthumbs import thumbnail_url
 from restthumbs.api import thumbnail
 from restthumbs.conf import app_settings
+from restthumbs.ensure import ensure_thumbnail
 from restthumbs.exceptions import StorageWriteError
 from restthumbs.locks import CacheLock
-from restthumbs.render import ensure_thumbnail
 from restthumbs.signals import thumbnail_rendered
 from restthumbs.signing import sign
 from restthumbs.spec import ThumbnailSpec, build_spec

@@ -1,7 +1,9 @@
 """Make sure a thumbnail exists: exists, lock, render, save.
 
 Shared by the view and the management commands; knows nothing of requests or
-responses. The flow for a name that is not stored yet:
+responses. (The image itself is rendered by :func:`restthumbs.engine.render`.)
+:func:`ensure_thumbnail` looks first; the view, whose response backend has just
+looked, calls :func:`render_missing`. The flow for a name that is not stored yet:
 
 - take the cache lock (``cache.add``); if the cache is down, log and render
   without it (an unreachable cache must never fail a request);
