@@ -1,9 +1,24 @@
-"""Arguments shared by the management commands, worded once."""
+"""What the management commands share: their base class and arguments, worded once."""
 
 from __future__ import annotations
 
-from django.core.management.base import CommandParser
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+
+
+class TranslatedCommand(BaseCommand):
+    """A command whose ``help_text`` (a lazy translation) is translated when shown.
+
+    ``help`` is a property, not a class attribute: argparse cannot format a
+    lazy string, and a string translated at import would ignore the language.
+    """
+
+    help_text: str | Promise = ""
+
+    @property
+    def help(self) -> str:  # type: ignore[override, unused-ignore]
+        return str(self.help_text)
 
 
 def add_source_path(parser: CommandParser) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from restthumbs.exceptions import InvalidSourcePath
@@ -19,19 +20,15 @@ from restthumbs.spec import validate_source_path
 from restthumbs.storage import thumbnail_storage
 from restthumbs.walk import find_thumbnails, remove_empty_directories
 
-from ..arguments import add_source_path
+from ..arguments import TranslatedCommand, add_source_path
 
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # type: ignore[override, unused-ignore]
-        # A property, not a class attribute: translated when shown, and argparse
-        # cannot format a lazy string.
-        return _(
-            "Delete every stored thumbnail of SOURCE_PATH (all sizes, methods and formats). "
-            "Thumbnails of other sources, including those stored below SOURCE_PATH when it "
-            "is a directory, are never touched."
-        )
+class Command(TranslatedCommand):
+    help_text = _lazy(
+        "Delete every stored thumbnail of SOURCE_PATH (all sizes, methods and formats). "
+        "Thumbnails of other sources, including those stored below SOURCE_PATH when it "
+        "is a directory, are never touched."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_source_path(parser)

@@ -10,24 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from restthumbs.api import thumbnail_url
 from restthumbs.exceptions import ThumbnailError
 
-from ..arguments import add_source_path, add_spec
+from ..arguments import TranslatedCommand, add_source_path, add_spec
 
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # type: ignore[override, unused-ignore]
-        # A property, not a class attribute: translated when shown, and argparse
-        # cannot format a lazy string.
-        return _(
-            "Print the signed URL of the thumbnail of SOURCE_PATH at SIZE, METHOD and EXT, "
-            "as the thumbnail template tag builds it (THUMBNAILS_PROXY_BASE_URL included)."
-        )
+class Command(TranslatedCommand):
+    help_text = _lazy(
+        "Print the signed URL of the thumbnail of SOURCE_PATH at SIZE, METHOD and EXT, "
+        "as the thumbnail template tag builds it (THUMBNAILS_PROXY_BASE_URL included)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_source_path(parser)

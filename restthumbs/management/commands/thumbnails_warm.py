@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from restthumbs.ensure import ensure_thumbnail
 from restthumbs.exceptions import ThumbnailError
@@ -38,7 +39,7 @@ from restthumbs.spec import (
 from restthumbs.storage import source_storage
 from restthumbs.walk import walk_images
 
-from ..arguments import add_spec
+from ..arguments import TranslatedCommand, add_spec
 
 logger = logging.getLogger("restthumbs")
 
@@ -106,16 +107,12 @@ def ordered_results(
         yield pending.popleft().result()
 
 
-class Command(BaseCommand):
-    @property
-    def help(self) -> str:  # type: ignore[override, unused-ignore]
-        # A property, not a class attribute: translated when shown, and argparse
-        # cannot format a lazy string.
-        return _(
-            "Render every missing thumbnail of SIZE, METHOD and EXT for the images of the "
-            "source storage (or of --prefix). Stored thumbnails are skipped; a bad image is "
-            "reported and skipped. Ends with a summary: rendered, skipped, failed."
-        )
+class Command(TranslatedCommand):
+    help_text = _lazy(
+        "Render every missing thumbnail of SIZE, METHOD and EXT for the images of the "
+        "source storage (or of --prefix). Stored thumbnails are skipped; a bad image is "
+        "reported and skipped. Ends with a summary: rendered, skipped, failed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_spec(parser)
