@@ -3,7 +3,7 @@
 ``THUMBNAILS_RESPONSE_BACKEND`` names a :class:`~.base.ResponseBackend`
 instance (``restthumbs.responses.nginx.sendfile``), a subclass (instantiated
 with no arguments), or a plain function ``sendfile(request, storage, name,
-content_type)`` in the style of restthumbs 0.1 (wrapped in a
+content_type)`` in the style backends were first written in (wrapped in a
 :class:`~.base.FunctionBackend`).
 
 The view adds ``Cache-Control: public, max-age=THUMBNAILS_CACHE_MAX_AGE``

@@ -8,7 +8,7 @@ backend that can tell "missing" from the read itself overrides it to answer a
 hit in one storage read (the streaming backend does).
 
 An instance is also callable as ``backend(request, storage, name,
-content_type)``, the signature of the functions backends were before 0.2, so
+content_type)``, the signature backends had when they were plain functions, so
 code that calls ``restthumbs.responses.<x>.sendfile(...)`` keeps working.
 """
 
