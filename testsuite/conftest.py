@@ -1,8 +1,9 @@
-"""Shared fixtures: per-test source and thumbnail directories, image writers, spec helpers."""
+"""Shared fixtures (source and thumbnail directories, image writers, spec helpers), and
+the hooks that make a missing server a skip, or a failure under CI=true."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,33 @@ from django.test import Client, override_settings
 from PIL import Image
 
 from . import images
+from .outcomes import missing_is_skip_or_fail
+
+# -- a missing server: skip, or fail under CI=true (testsuite/outcomes.py) -----------
+
+
+class HarnessModule(pytest.Module):
+    """A test module whose import may need a package the harness finds missing."""
+
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        with missing_is_skip_or_fail():
+            return list(super().collect())
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
+    return HarnessModule.from_parent(parent, path=module_path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with missing_is_skip_or_fail():  # fixtures start the servers
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with missing_is_skip_or_fail():
+        return (yield)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 ``restthumbs url`` is checked against :mod:`restthumbs.signing`; ``restthumbs
 serve`` is started on a free port (``--port 0``, the address read from its
-banner) and fetched with urllib, so these tests cover the embedded settings,
+banner) and fetched with the harness's HTTP client, so these tests cover the embedded settings,
 the threaded server, the demo page and the clean shutdown together.
 """
 
@@ -19,17 +19,13 @@ import socket
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
 from django.test import override_settings
-from PIL import Image
 
 from restthumbs.api import thumbnail_url
 from restthumbs.engine import can_encode
@@ -39,16 +35,13 @@ from restthumbs.spec import parse_name
 from restthumbs.standalone.samples import DEMO_DIRNAME, SAMPLES
 
 from . import images
+from .harness.http import request
 from .utils import files_under
 
 KEY = "cli-test-key-0123456789"
 RUN_TIMEOUT = 60  # seconds for one ``restthumbs url`` run
 START_TIMEOUT = 30  # seconds until the banner's "Listening on" line
 STOP_TIMEOUT = 15
-FETCH_TIMEOUT = 30
-
-#: urllib without any proxy from the environment: every request stays on 127.0.0.1.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 # -- helpers ------------------------------------------------------------------
@@ -72,32 +65,6 @@ def run_cli(
         env=env if env is not None else cli_env(),
         cwd=cwd,
     )
-
-
-@dataclass
-class Fetched:
-    status: int
-    headers: Message
-    body: bytes
-
-    def image(self) -> Image.Image:
-        im = Image.open(io.BytesIO(self.body))
-        im.load()
-        return im
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-
-def fetch(url: str, method: str = "GET") -> Fetched:
-    request = urllib.request.Request(url, method=method)
-    try:
-        with OPENER.open(request, timeout=FETCH_TIMEOUT) as response:
-            return Fetched(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Fetched(error.code, error.headers, error.read())
 
 
 @dataclass
@@ -395,7 +362,7 @@ def test_serve_banner(shared_server: tuple[Server, Path]) -> None:
     assert server.banner_value("Thumbnail directory") == str(source.parent / "thumbnails")
     example = server.banner_value("Example thumbnail")
     assert example.startswith(server.origin + "/alpha.png/200x200/crop/")  # the first image, sorted
-    response = fetch(example)
+    response = request(example)
     assert response.status == 200
     assert response.headers["Content-Type"] == "image/jpeg"
     assert response.image().size == (200, 200)
@@ -416,7 +383,7 @@ def test_serve_renders_a_url_from_restthumbs_url(shared_server: tuple[Server, Pa
     )
     assert result.returncode == 0, result.stderr
     url = result.stdout.strip()
-    response = fetch(url)
+    response = request(url)
     assert response.status == 200
     assert response.headers["Content-Type"] == "image/jpeg"
     assert response.headers["Cache-Control"] == "public, max-age=2592000"
@@ -424,7 +391,7 @@ def test_serve_renders_a_url_from_restthumbs_url(shared_server: tuple[Server, Pa
     assert (im.format, im.size) == ("JPEG", (100, 100))
     stored = source.parent / "thumbnails" / signed_path(url)
     assert stored.read_bytes() == response.body
-    again = fetch(url)
+    again = request(url)
     assert (again.status, again.body) == (200, response.body)
 
 
@@ -446,7 +413,7 @@ def test_serve_renders_each_method_and_format(
     expected: tuple[int, int],
 ) -> None:
     server, _ = shared_server
-    response = fetch(server.url(path, size, method, ext))
+    response = request(server.url(path, size, method, ext))
     assert response.status == 200
     assert response.headers["Content-Type"] == content_type
     assert response.image().size == expected
@@ -457,21 +424,21 @@ def test_serve_refuses_a_tampered_url(shared_server: tuple[Server, Path]) -> Non
     url = server.url("photo.jpg", "123x45", "crop", ".jpg")
     tampered = url[:-5] + ("0" if url[-5] != "0" else "1") + url[-4:]
     before = files_under(source.parent / "thumbnails")
-    response = fetch(tampered)
+    response = request(tampered)
     assert response.status == 401
     assert response.headers["Cache-Control"] == "no-store"
     assert files_under(source.parent / "thumbnails") == before
-    other_key = fetch(server.url("photo.jpg", "123x45", "crop", ".jpg", key="another-key"))
+    other_key = request(server.url("photo.jpg", "123x45", "crop", ".jpg", key="another-key"))
     assert other_key.status == 401
 
 
 def test_serve_answers_errors_with_no_store(shared_server: tuple[Server, Path]) -> None:
     server, _ = shared_server
-    missing = fetch(server.url("missing.jpg", "100x100"))
+    missing = request(server.url("missing.jpg", "100x100"))
     assert missing.status == 404
     assert missing.headers["Cache-Control"] == "no-store"
-    assert fetch(server.origin + "/").status == 404  # no demo page without --demo
-    assert fetch(server.url("photo.jpg", "100x100"), method="POST").status == 405
+    assert request(server.origin + "/").status == 404  # no demo page without --demo
+    assert request(server.url("photo.jpg", "100x100"), method="POST").status == 405
 
 
 def test_serve_without_source_dir_or_demo_exits_2(tmp_path: Path) -> None:
@@ -533,7 +500,7 @@ def test_serve_with_a_custom_thumbnail_dir_and_env_key(
         server.origin + "/dir/p.jpg/200x200/crop/"
     )
     url = server.url("dir/p.jpg", "64x64", "scale", ".png")
-    response = fetch(url)
+    response = request(url)
     assert response.status == 200
     assert response.image().size == (64, 64)
     assert files_under(thumbs) == [signed_path(url)]
@@ -544,8 +511,8 @@ def test_serve_without_a_key_uses_a_random_one(serve: Callable[..., Server], med
     (media / "p.jpg").write_bytes(images.jpeg_bytes((300, 200)))
     server = serve("--source-dir", str(media))
     assert "random key" in server.stderr and "this process only" in server.stderr
-    assert fetch(server.banner_value("Example thumbnail")).status == 200
-    assert fetch(server.url("p.jpg", "200x200")).status == 401  # not signed with KEY
+    assert request(server.banner_value("Example thumbnail")).status == 200
+    assert request(server.url("p.jpg", "200x200")).status == 401  # not signed with KEY
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -567,7 +534,7 @@ def demo_images(page: str) -> list[str]:
 
 
 def test_demo_page_shows_working_thumbnails(demo_server: Server) -> None:
-    response = fetch(demo_server.origin + "/")
+    response = request(demo_server.origin + "/")
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
@@ -580,7 +547,7 @@ def test_demo_page_shows_working_thumbnails(demo_server: Server) -> None:
         assert any(f"/{method}/" in src for src in sources)
     for src in sources:
         assert src.startswith("/")
-        thumb = fetch(demo_server.origin + src)
+        thumb = request(demo_server.origin + src)
         assert thumb.status == 200, (src, thumb.text)
         assert thumb.headers["Content-Type"].startswith("image/")
         im = thumb.image()
@@ -591,14 +558,14 @@ def test_demo_form_shows_the_signed_url_and_the_image(demo_server: Server) -> No
     query = urlencode(
         {"source": "landscape.jpg", "size": "120x80", "method": "scale", "format": "png"}
     )
-    response = fetch(f"{demo_server.origin}/?{query}")
+    response = request(f"{demo_server.origin}/?{query}")
     assert response.status == 200
     expected = run_cli(
         "url", "landscape.jpg", "120x80", "scale", "png", "--secret-key", KEY
     ).stdout.strip()
     assert f'<a href="{expected}">' in response.text
     assert demo_images(response.text)[0] == expected
-    thumb = fetch(demo_server.origin + expected)
+    thumb = request(demo_server.origin + expected)
     assert thumb.status == 200
     assert thumb.headers["Content-Type"] == "image/png"
     assert thumb.image().size == (120, 75)  # 1600x1000 fitted into 120x80
@@ -634,7 +601,7 @@ def test_demo_form_shows_the_signed_url_and_the_image(demo_server: Server) -> No
 def test_demo_form_with_invalid_input_shows_an_error(
     demo_server: Server, form: dict[str, str], message: str
 ) -> None:
-    response = fetch(f"{demo_server.origin}/?{urlencode(form)}")
+    response = request(f"{demo_server.origin}/?{urlencode(form)}")
     assert response.status == 400
     assert message in html.unescape(response.text)
     assert 'class="error"' in response.text
@@ -651,7 +618,7 @@ def test_demo_form_escapes_its_input(demo_server: Server) -> None:
             "format": "jpg",
         }
     )
-    response = fetch(f"{demo_server.origin}/?{query}")
+    response = request(f"{demo_server.origin}/?{query}")
     assert response.status == 200
     assert "<script>" not in response.text
     assert "&lt;script&gt;" in response.text
@@ -659,13 +626,13 @@ def test_demo_form_escapes_its_input(demo_server: Server) -> None:
 
 
 def test_demo_offers_avif_only_where_pillow_writes_it(demo_server: Server) -> None:
-    page = fetch(demo_server.origin + "/").text
+    page = request(demo_server.origin + "/").text
     assert ('<option value="avif"' in page) == can_encode("AVIF")
     assert '<option value="webp"' in page
 
 
 def test_demo_page_refuses_post(demo_server: Server) -> None:
-    assert fetch(demo_server.origin + "/", method="POST").status == 405
+    assert request(demo_server.origin + "/", method="POST").status == 405
 
 
 def test_demo_without_source_dir_removes_its_temporary_directory(
@@ -678,7 +645,7 @@ def test_demo_without_source_dir_removes_its_temporary_directory(
     assert server.banner_value("Example thumbnail").startswith(
         server.origin + "/landscape.jpg/200x200/crop/"
     )
-    assert fetch(server.banner_value("Example thumbnail")).status == 200
+    assert request(server.banner_value("Example thumbnail")).status == 200
     temporary = source.parent
     assert (temporary / "thumbnails").is_dir()
     assert server.stop() == 0
@@ -697,12 +664,13 @@ def test_demo_with_source_dir_never_overwrites_user_files(
     assert server.banner_value("Source directory") == str(media)
     assert (demo_dir / "landscape.jpg").read_bytes() == own
     assert sorted(p.name for p in demo_dir.iterdir()) == sorted(s.filename for s in SAMPLES)
-    page = fetch(server.origin + "/").text
+    page = request(server.origin + "/").text
     assert f"{DEMO_DIRNAME}/portrait.jpg" in page
     assert "64×48" in page  # the user's file, described as it is
     for src in demo_images(page)[:4]:
-        assert fetch(server.origin + src).status == 200
-    assert fetch(server.url("mine.jpg", "50x50")).status == 200  # the user's images are served too
+        assert request(server.origin + src).status == 200
+    # The user's images are served too.
+    assert request(server.url("mine.jpg", "50x50")).status == 200
     assert server.stop() == 0
     assert (media / "mine.jpg").exists() and (demo_dir / "portrait.jpg").exists()
 
@@ -715,9 +683,9 @@ def test_demo_through_the_console_script(serve: Callable[..., Server]) -> None:
     assert script is not None
     server = serve("--demo", command=[script])
     assert "random key" in server.stderr
-    page = fetch(server.origin + "/")
+    page = request(server.origin + "/")
     assert page.status == 200
-    assert fetch(server.origin + demo_images(page.text)[1]).status == 200
+    assert request(server.origin + demo_images(page.text)[1]).status == 200
     assert server.stop() == 0
 
 

@@ -9,10 +9,7 @@ requests to arrive while it runs; the control test proves that they do.
 from __future__ import annotations
 
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from restthumbs.api import thumbnail
 from restthumbs.signals import thumbnail_rendered
 
 from . import images
+from .harness.http import Reply, request
 from .utils import files_under
 
 WORKERS = 8
@@ -32,13 +30,6 @@ SOURCE = "big/photo.jpg"
 #: Large enough that JPEG draft decoding cannot shortcut it: a full decode, resample, encode.
 SIZE = "1500x1000"
 NGINX = "restthumbs.responses.nginx.sendfile"
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
 
 
 def _no_static_files(application: Any) -> Any:
@@ -86,25 +77,15 @@ def big_source(write_source: Callable[..., Path]) -> str:
     return SOURCE
 
 
-def fetch(url: str) -> Answer:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
-    try:
-        with opener.open(url, timeout=30) as response:
-            return Answer(response.status, dict(response.headers), response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Answer(error.code, dict(error.headers), error.read())
-
-
-def fetch_all_at_once(url: str, count: int = WORKERS) -> list[Answer]:
+def fetch_all_at_once(url: str, count: int = WORKERS) -> list[Reply]:
     """``count`` threads wait at a barrier, then request ``url`` at the same moment."""
     barrier = threading.Barrier(count)
-    answers: list[Answer | BaseException | None] = [None] * count
+    answers: list[Reply | BaseException | None] = [None] * count
 
     def worker(index: int) -> None:
         try:
             barrier.wait(timeout=10)
-            answers[index] = fetch(url)
+            answers[index] = request(url)
         except BaseException as error:  # reported by the assertion below
             answers[index] = error
 
@@ -113,7 +94,7 @@ def fetch_all_at_once(url: str, count: int = WORKERS) -> list[Answer]:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert all(isinstance(a, Answer) for a in answers), answers
+    assert all(isinstance(a, Reply) for a in answers), answers
     return answers  # type: ignore[return-value]
 
 

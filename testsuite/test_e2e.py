@@ -9,14 +9,13 @@ render, a hit never reaches Python, errors are never cached, and the faults
 of a real deployment (lock cache gone, worker killed, storage refusing writes)
 end in a clean answer and no partial file.
 
-Servers come from :mod:`testsuite.servers`; without the binaries these tests
+Servers come from :mod:`testsuite.harness`; without the binaries these tests
 skip (or fail under ``CI=true``).
 """
 
 from __future__ import annotations
 
 import http.client
-import io
 import os
 import random
 import signal
@@ -37,7 +36,9 @@ from restthumbs.api import thumbnail
 from restthumbs.signing import sign
 from restthumbs.spec import build_spec
 
-from . import images, servers
+from . import harness, images
+from .harness.http import Reply, request
+from .outcomes import missing_is_skip_or_fail
 from .utils import files_under
 
 pytestmark = pytest.mark.integration
@@ -50,36 +51,6 @@ HTTP_TIMEOUT = 30
 
 
 # -- HTTP ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    def all(self, name: str) -> list[str]:
-        """Every value of a header: a duplicated Cache-Control must show up."""
-        return self.headers.get_all(name) or []
-
-    def image(self) -> Image.Image:
-        im = Image.open(io.BytesIO(self.body))
-        im.load()
-        return im
-
-
-def request(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> Reply:
-    """One request on its own connection (no proxy, nothing shared between threads)."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(
-        parts.hostname or "127.0.0.1", parts.port, timeout=HTTP_TIMEOUT
-    )
-    try:
-        conn.request(method, parts.path, headers=headers or {})
-        response = conn.getresponse()
-        return Reply(response.status, response.headers, response.read())
-    finally:
-        conn.close()
 
 
 def concurrently(count: int, call: Callable[[], Reply]) -> list[Reply]:
@@ -111,9 +82,9 @@ def concurrently(count: int, call: Callable[[], Reply]) -> list[Reply]:
 class Stack:
     """nginx -> gunicorn instances, with the lock cache and the directories they share."""
 
-    cache: servers.CacheServer
-    apps: list[servers.Gunicorn]
-    nginx: servers.Nginx
+    cache: harness.CacheServer
+    apps: list[harness.Gunicorn]
+    nginx: harness.Nginx
     sources: Path
     thumbnails: Path
 
@@ -139,19 +110,19 @@ def write_source(directory: Path, name: str, content: bytes) -> Path:
 @contextmanager
 def deployment(
     directory: Path,
-    cache: servers.CacheServer,
+    cache: harness.CacheServer,
     *,
     instances: int = 2,
     thumbnails: Path | None = None,
     **gunicorn_options: object,
 ) -> Iterator[Stack]:
     """``instances`` gunicorn "boxes" on the shared directories, behind one nginx."""
-    sources = servers.make_dir(directory / "media")
-    thumbs = thumbnails or servers.make_dir(directory / "thumbnails")
+    sources = harness.make_dir(directory / "media")
+    thumbs = thumbnails or harness.make_dir(directory / "thumbnails")
     with ExitStack() as stack:
         apps = [
             stack.enter_context(
-                servers.gunicorn_server(
+                harness.gunicorn_server(
                     directory,
                     f"box{i}-{uuid.uuid4().hex[:6]}",
                     cache=cache.cache,
@@ -164,7 +135,7 @@ def deployment(
             for i in range(instances)
         ]
         nginx = stack.enter_context(
-            servers.nginx_server(
+            harness.shipped_nginx(
                 directory, [app.port for app in apps], thumbs, name=f"nginx-{uuid.uuid4().hex[:6]}"
             )
         )
@@ -173,18 +144,18 @@ def deployment(
 
 @pytest.fixture(scope="module")
 def workdir() -> Iterator[Path]:
-    with servers.workspace() as path:
+    with harness.workspace() as path:
         yield path
 
 
 @pytest.fixture(scope="module")
-def redis(workdir: Path) -> Iterator[servers.CacheServer]:
-    with servers.redis_server(workdir) as server:
+def redis(workdir: Path) -> Iterator[harness.CacheServer]:
+    with harness.redis_server(workdir) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def stack(workdir: Path, redis: servers.CacheServer) -> Iterator[Stack]:
+def stack(workdir: Path, redis: harness.CacheServer) -> Iterator[Stack]:
     """Two boxes sharing Redis, behind nginx; tests use distinct source names."""
     with deployment(workdir, redis, settings={"THUMBNAILS_LOCK_TIMEOUT": LOCK_TIMEOUT}) as s:
         yield s
@@ -196,7 +167,7 @@ def any_stack(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Stack]:
     if request.param == "redis":
         yield request.getfixturevalue("stack")
         return
-    with servers.memcached_server(workdir) as memcached:
+    with harness.memcached_server(workdir) as memcached:
         with deployment(
             workdir, memcached, settings={"THUMBNAILS_LOCK_TIMEOUT": LOCK_TIMEOUT}
         ) as s:
@@ -211,7 +182,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.01)
 
 
-def wait_logged(app: servers.Gunicorn, needle: str, timeout: float) -> None:
+def wait_logged(app: harness.Gunicorn, needle: str, timeout: float) -> None:
     """Until ``needle`` is in the box's access log: gunicorn logs just after it answers."""
     wait_until(
         lambda: any(needle in line for line in app.access_lines()),
@@ -384,9 +355,9 @@ def test_a_temporary_file_on_disk_is_never_served(stack: Stack) -> None:
 
 def test_nginx_own_errors_are_no_store(workdir: Path) -> None:
     """No worker answers (a closed port): nginx's 502 must not be cached either."""
-    closed = servers.free_port()
-    thumbs = servers.make_dir(workdir / "no-backend")
-    with servers.nginx_server(workdir, [closed], thumbs, name="nginx-no-backend") as nginx:
+    closed = harness.free_port()
+    thumbs = harness.make_dir(workdir / "no-backend")
+    with harness.shipped_nginx(workdir, [closed], thumbs, name="nginx-no-backend") as nginx:
         reply = request(nginx.url(thumbnail("a.jpg", "10x10").url))
     assert (reply.status, reply.all("Cache-Control")) == (502, ["no-store"])
 
@@ -395,7 +366,7 @@ def test_nginx_own_errors_are_no_store(workdir: Path) -> None:
 
 
 def test_lock_cache_killed_mid_run_still_serves(workdir: Path) -> None:
-    with servers.redis_server(workdir) as redis, deployment(workdir, redis, instances=1) as s:
+    with harness.redis_server(workdir) as redis, deployment(workdir, redis, instances=1) as s:
         write_source(s.sources, "nolock.jpg", images.jpeg_bytes())
         assert request(s.url("nolock.jpg", "50x50")).status == 200
         assert not [line for line in s.apps[0].log_lines() if "WARNING" in line]
@@ -413,7 +384,7 @@ def test_lock_cache_killed_mid_run_still_serves(workdir: Path) -> None:
         assert all("unreachable" in line and "without the lock" in line for line in warnings)
 
 
-def lock_keys(cache: servers.CacheServer) -> list[bytes]:
+def lock_keys(cache: harness.CacheServer) -> list[bytes]:
     import redis as redis_client
 
     client = redis_client.Redis(host="127.0.0.1", port=cache.port, socket_timeout=5)
@@ -437,7 +408,7 @@ def test_worker_killed_mid_render(workdir: Path, stack: Stack) -> None:
     )
     name = thumbnail(source, size, method, ext).name
     final = stack.thumbnails / name
-    with servers.gunicorn_server(
+    with harness.gunicorn_server(
         workdir,
         "box-kill",
         cache=stack.cache.cache,
@@ -447,17 +418,14 @@ def test_worker_killed_mid_render(workdir: Path, stack: Stack) -> None:
         settings={"THUMBNAILS_LOCK_TIMEOUT": KILL_LOCK_TIMEOUT},
     ) as box:
         path = thumbnail(source, size, method, ext).url
-        conn = http.client.HTTPConnection("127.0.0.1", box.port, timeout=HTTP_TIMEOUT)
-        try:
-            conn.request("GET", path)
-            client_port = conn.sock.getsockname()[1]
+        with harness.Connection("127.0.0.1", box.port, timeout=HTTP_TIMEOUT) as conn:
+            conn.send("GET", path)
+            client_port = conn.local_port
             wait_until(lambda: bool(lock_keys(stack.cache)), 15, "the render lock in Redis")
             locked_at = time.monotonic()
             os.kill(box.worker_serving(client_port), signal.SIGKILL)
             with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
-                conn.getresponse()
-        finally:
-            conn.close()
+                conn.receive()
 
         assert not final.exists()
         assert all(f.startswith(".tmp-") for f in files_under(final.parent)), files_under(
@@ -482,13 +450,13 @@ def test_worker_killed_mid_render(workdir: Path, stack: Stack) -> None:
     assert not lock_keys(stack.cache)
 
 
-def test_storage_refusing_writes(workdir: Path, redis: servers.CacheServer) -> None:
+def test_storage_refusing_writes(workdir: Path, redis: harness.CacheServer) -> None:
     """A read-only thumbnail root: a clean 503 with no-store, nothing written; then 200.
 
     gunicorn runs without the right to ignore file modes (root is dropped to an
     ordinary owner), so a 0555 directory refuses the write for real.
     """
-    thumbs = servers.make_dir(workdir / "readonly-thumbnails")
+    thumbs = harness.make_dir(workdir / "readonly-thumbnails")
     thumbs.chmod(0o555)
     with deployment(workdir, redis, instances=1, thumbnails=thumbs, respect_permissions=True) as s:
         write_source(s.sources, "ro.jpg", images.jpeg_bytes())
@@ -517,7 +485,14 @@ def test_storage_refusing_writes(workdir: Path, redis: servers.CacheServer) -> N
 def test_a_missing_server_fails_under_ci_and_skips_elsewhere(
     monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
 ) -> None:
-    """What `.ci/run` relies on: with CI=true a missing binary is a failure, not a skip."""
+    """What `.ci/run` relies on: with CI=true a missing binary is a failure, not a skip.
+
+    The harness raises Missing; conftest.py passes every test's setup and call
+    (and every test module's import) through ``missing_is_skip_or_fail``.
+    """
     monkeypatch.setenv("CI", ci)
+    with pytest.raises(harness.Missing, match="needed by the integration tests"):
+        harness.find_binary("restthumbs-no-such-server")
     with pytest.raises(outcome, match="needed by the integration tests"):
-        servers.find_binary("restthumbs-no-such-server")
+        with missing_is_skip_or_fail():
+            harness.find_binary("restthumbs-no-such-server")

@@ -1,9 +1,10 @@
 """End to end over real HTTP: restthumbs on two buckets of a moto server.
 
-The moto server (``moto.server.ThreadedMotoServer``, needs ``moto[server]``)
+The moto server (:mod:`testsuite.harness.moto`, needs ``moto[server]``)
 listens on 127.0.0.1 on a free port; the storages reach it through boto3's
 real HTTP stack (``endpoint_url``, path-style addressing, SigV4), and the
-redirect backend's URLs are fetched from it with urllib, as a browser would.
+redirect backend's URLs are fetched from it with the harness's HTTP client,
+as a browser would.
 Sources are in one bucket, thumbnails in another, each under a ``location``.
 """
 
@@ -11,24 +12,21 @@ from __future__ import annotations
 
 import logging
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from email.message import Message
 from io import StringIO
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from . import servers
+from . import harness
+from .harness.http import request
 
-servers.require_module("storages.backends.s3")  # skips, or fails under CI=true
-moto_server = servers.require_module("moto.server")
-servers.require_module("flask")  # moto[server]
+harness.require_module("storages.backends.s3")  # skips, or fails under CI=true
+harness.require_module("moto.server")
+harness.require_module("flask")  # moto[server]
 
 import boto3  # noqa: E402
 from django.core.management import CommandError, call_command  # noqa: E402
@@ -60,26 +58,22 @@ from .utils import body  # noqa: E402
 
 REGION = "us-east-1"
 
-#: urllib without proxies from the environment: requests stay on 127.0.0.1.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[harness.MotoServer]:
+    with harness.moto_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+def endpoint(moto: harness.MotoServer) -> str:
+    return moto.endpoint
 
 
 @pytest.fixture
-def aws(endpoint: str) -> Any:
+def aws(moto: harness.MotoServer, endpoint: str) -> Any:
     """A plain client on fresh, empty buckets (the server's state is reset per test)."""
-    with OPENER.open(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")):
-        pass
+    moto.reset()
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -101,11 +95,6 @@ def s3(aws: Any, endpoint: str) -> Iterator[Callable[..., S3Env]]:
             return use_s3(stack, aws, backend, over_http, {**over_http, **thumbs})
 
         yield configure
-
-
-def fetch(url: str) -> tuple[int, Message, bytes]:
-    """GET ``url`` anonymously, as a browser following the redirect would."""
-    return send(url)
 
 
 def test_miss_then_hit_streamed_through_django(client: Any, s3: Callable[..., S3Env]) -> None:
@@ -144,7 +133,7 @@ def test_redirect_to_the_public_bucket_url(
     hit = client.get(thumb.url)
     assert hit["Location"] == miss["Location"]
     assert env.requests.take() == [HEAD_THUMB]  # one request for a hit
-    status, headers, data = fetch(hit["Location"])
+    status, headers, data = request(hit["Location"])
     assert status == 200
     assert headers["Content-Type"] == "image/jpeg"
     assert headers["Cache-Control"] == PUBLIC
@@ -165,14 +154,14 @@ def test_redirect_to_a_presigned_url_of_the_private_bucket(
     assert env.requests.take() == [HEAD_THUMB]
     assert response["Cache-Control"] == "private, max-age=60"
     assert parse_qs(urlsplit(response["Location"]).query)["X-Amz-Expires"] == ["120"]
-    status, headers, data = fetch(response["Location"])
+    status, headers, data = request(response["Location"])
     assert status == 200
     assert headers["Content-Type"] == "image/jpeg"
     assert headers["Cache-Control"] == "private, max-age=2592000"
     assert data == env.thumb_object(thumb.name)["Data"]
     # The object itself is private: its plain (unsigned) URL is refused.
     plain = urlsplit(response["Location"])._replace(query="").geturl()
-    assert fetch(plain)[0] == 403
+    assert request(plain)[0] == 403
 
 
 def test_unicode_source_over_http(client: Any, s3: Callable[..., S3Env]) -> None:
@@ -181,7 +170,7 @@ def test_unicode_source_over_http(client: Any, s3: Callable[..., S3Env]) -> None
     thumb = thumbnail(source, "64x", "scale", ".png")
     response = client.get(thumb.url)
     assert response.status_code == 302
-    status, headers, data = fetch(response["Location"])
+    status, headers, data = request(response["Location"])
     assert status == 200
     assert headers["Content-Type"] == "image/png"
     assert decoded_size(data) == (64, 48)
@@ -252,10 +241,9 @@ def test_s3_stopped_mid_run_is_503_then_recovers(
     moto keeps its buckets in the process, so the restarted server has the
     thumbnail rendered before the outage, as S3 would after a network blip.
     """
-    port = servers.free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = harness.MotoServer(harness.free_port())
     server.start()
-    own = f"http://127.0.0.1:{port}"
+    own = server.endpoint
     env = S3Env(aws)
     env.put_source(KITTEN)
     stored, cold = thumbnail(KITTEN, "100x100"), thumbnail(KITTEN, "60x60")
@@ -271,10 +259,7 @@ def test_s3_stopped_mid_run_is_503_then_recovers(
             ]
             assert len(warnings) == 2
             assert all("Could not connect" in r.getMessage() for r in warnings)
-            server = moto_server.ThreadedMotoServer(
-                ip_address="127.0.0.1", port=port, verbose=False
-            )
-            server.start()
+            server.start()  # again, on the same port
             for thumb in (stored, cold):
                 assert client.get(thumb.url).status_code in (200, 302)
     finally:
@@ -290,7 +275,7 @@ def test_warm_names_the_cause_when_the_thumbnail_bucket_is_unreachable(
     env.put_source(KITTEN)
     env.put_source("animals/puppy.jpg")
     out, err = StringIO(), StringIO()
-    with storages_on(aws, endpoint, f"http://127.0.0.1:{servers.free_port()}"):
+    with storages_on(aws, endpoint, f"http://127.0.0.1:{harness.free_port()}"):
         with pytest.raises(CommandError):
             call_command(
                 "thumbnails_warm", "100x100", "crop", ".jpg",
@@ -303,36 +288,13 @@ def test_warm_names_the_cause_when_the_thumbnail_bucket_is_unreachable(
 
 
 def test_warm_refuses_cleanly_when_the_source_bucket_is_unreachable(aws: Any) -> None:
-    closed = f"http://127.0.0.1:{servers.free_port()}"
+    closed = f"http://127.0.0.1:{harness.free_port()}"
     with storages_on(aws, closed, closed):
         with pytest.raises(CommandError, match="could not be listed"):
             call_command("thumbnails_warm", "100x100", "crop", ".jpg", stdout=StringIO())
 
 
 # -- deploy/nginx-s3.conf: nginx in front of the bucket, Django behind it -------------
-
-NGINX_S3 = Path(__file__).resolve().parent.parent / "deploy" / "nginx-s3.conf"
-
-
-def site_config(endpoint: str, cache: Path, port: int, django_port: int) -> str:
-    """deploy/nginx-s3.conf with its example values pointed at the test servers.
-
-    The bucket is reached over plain HTTP, path-style, as moto serves it; every
-    example value must still be in the file, so a changed file fails loudly.
-    """
-    host = urlsplit(endpoint).netloc
-    config = NGINX_S3.read_text()
-    for example, value in [
-        ("/var/cache/nginx/restthumbs-s3", str(cache)),
-        ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{django_port};"),
-        ('"example-thumbnails.s3.eu-west-1.amazonaws.com"', f'"{host}"'),
-        ('set $s3_prefix "/thumbs";', f'set $s3_prefix "/{THUMBS_BUCKET}/{THUMBS_PREFIX}";'),
-        ("proxy_pass https://$s3_host", "proxy_pass http://$s3_host"),
-    ]:
-        assert config.count(example) == 1, f"{example!r} is no longer in {NGINX_S3}"
-        config = config.replace(example, value)
-    return config
 
 
 @contextmanager
@@ -368,32 +330,13 @@ def django_over_http() -> Iterator[tuple[int, list[str]]]:
 def nginx_in_front(endpoint: str, django_port: int) -> Iterator[str]:
     """deploy/nginx-s3.conf running in the foreground; yields its base URL.
 
-    On the e2e harness: a missing nginx skips, or fails under ``CI=true``.
+    The bucket is reached over plain HTTP, path-style, as moto serves it. On the
+    harness: a missing nginx skips, or fails under ``CI=true``.
     """
-    binary = servers.find_binary("nginx")
-    with servers.workspace("restthumbs-nginx-s3-") as directory:
-        home = servers.make_dir(directory / "nginx")
-        servers.make_dir(home / "tmp")
-        port = servers.free_port()
-        (home / "site.conf").write_text(site_config(endpoint, home / "cache", port, django_port))
-        (home / "nginx.conf").write_text(servers.nginx_main(home, ["site.conf"]))
-        error_log = home / "error.log"
-        argv = [binary, "-p", str(home), "-c", str(home / "nginx.conf"), "-e", str(error_log)]
-        server = servers.launch("nginx", argv, home, port)
-        nginx = servers.Nginx(**vars(server), access_log=home / "access.log", error_log=error_log)
-        with servers.running(nginx):
-            yield f"http://127.0.0.1:{port}"
-
-
-def send(url: str, method: str = "GET") -> tuple[int, Message, bytes]:
-    """``method`` on ``url`` without proxies: status, headers and body, errors included."""
-    request = urllib.request.Request(url, method=method)
-    try:
-        with OPENER.open(request, timeout=30) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers, error.read()
+    with harness.workspace("restthumbs-nginx-s3-") as directory:
+        prefix = f"/{THUMBS_BUCKET}/{THUMBS_PREFIX}"
+        with harness.s3_nginx(directory, endpoint, prefix, [django_port]) as nginx:
+            yield f"http://127.0.0.1:{nginx.port}"
 
 
 @pytest.mark.integration
@@ -404,22 +347,22 @@ def test_nginx_tries_the_bucket_then_django(s3: Callable[..., S3Env], endpoint: 
     with django_over_http() as (django_port, asked), nginx_in_front(endpoint, django_port) as base:
         for path in (KITTEN, source):
             thumb = thumbnail(path, "100x100")
-            status, headers, data = send(base + thumb.url)
+            status, headers, data = request(base + thumb.url)
             # Not in the bucket yet: the bucket's 403/404 sends nginx to Django, which renders.
             assert (status, headers["X-Cache-Status"]) == (200, "MISS")
             assert len(asked) == 1  # Django, once
             assert headers["Cache-Control"] == PUBLIC
             assert data == env.thumb_object(thumb.name)["Data"]
             # Then nginx's cache answers; Django is not asked again.
-            status, headers, again = send(base + thumb.url)
+            status, headers, again = request(base + thumb.url)
             assert (status, headers["X-Cache-Status"], again) == (200, "HIT", data)
-            assert send(base + thumb.url, "HEAD")[0] == 200
+            assert request(base + thumb.url, "HEAD")[0] == 200
             asked.clear()
         # A thumbnail stored in the bucket but not in nginx's cache comes from the bucket.
         other = thumbnail(KITTEN, "64x64", "scale", ".png")
         assert other.spec is not None
         ensure_thumbnail(other.spec, sign(other.spec))  # as thumbnails_warm does
-        status, headers, data = send(base + other.url)
+        status, headers, data = request(base + other.url)
         assert (status, headers["X-Cache-Status"], headers["Content-Type"]) == (
             200,
             "MISS",
@@ -434,15 +377,15 @@ def test_nginx_tries_the_bucket_then_django(s3: Callable[..., S3Env], endpoint: 
             (thumbnail("missing.jpg", "100x100").url, 404),
         ]:
             for _ in range(2):
-                status, headers, _body = send(base + url)
+                status, headers, _body = request(base + url)
                 assert (status, headers["Cache-Control"]) == (expected, "no-store")
-        status, headers, _body = send(base + thumbnail(KITTEN, "100x100").url, "POST")
+        status, headers, _body = request(base + thumbnail(KITTEN, "100x100").url, "POST")
         assert (status, headers["Allow"]) == (405, "GET, HEAD")
         assert headers.get_all("Cache-Control") == ["no-store"]
         # A hit keeps the object's own Cache-Control, once.
-        status, headers, _body = send(base + thumbnail(KITTEN, "100x100").url)
+        status, headers, _body = request(base + thumbnail(KITTEN, "100x100").url)
         assert (status, headers.get_all("Cache-Control")) == (200, [PUBLIC])
     # Django gone: nginx's own 502 for a thumbnail not in the bucket is not cached either.
-    with nginx_in_front(endpoint, servers.free_port()) as base:
-        status, headers, _body = send(base + thumbnail(KITTEN, "33x33").url)
+    with nginx_in_front(endpoint, harness.free_port()) as base:
+        status, headers, _body = request(base + thumbnail(KITTEN, "33x33").url)
         assert (status, headers.get_all("Cache-Control")) == (502, ["no-store"])
