@@ -11,7 +11,7 @@
 -- If a thread runs out of misses it stops and reports it: a wrap-around would
 -- turn misses into hits and inflate the render rate. done() prints one
 -- "restthumbs-status CODE COUNT" line per HTTP status and the misses sent, for
--- http_load.py to parse (wrk itself only reports "Non-2xx or 3xx responses").
+-- benchmarks/load/wrk.py to parse (wrk itself only reports "Non-2xx or 3xx responses").
 
 local threads = {}
 local next_id = 1
