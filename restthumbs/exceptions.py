@@ -57,6 +57,13 @@ class SizeNotAllowed(InvalidSpec):
     default_message = _("This thumbnail size is not allowed.")
 
 
+class OutputTooLarge(InvalidSpec):
+    """The thumbnail would be larger than its output format can hold (WebP: 16383 a side)."""
+
+    reason = "output_too_large"
+    default_message = _("The thumbnail would be larger than its format can hold.")
+
+
 class InvalidSourcePath(ThumbnailError, ValueError):
     """The source path is absolute, empty or escapes the source storage."""
 

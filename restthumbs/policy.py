@@ -1,9 +1,13 @@
-"""What this server agrees to render: size limits, allowed sizes, encodable formats."""
+"""What this server agrees to render: size limits, allowed sizes, encodable formats.
+
+Checked when a URL is built and again by the view, before any I/O.
+"""
 
 from __future__ import annotations
 
 from .conf import app_settings
 from .engine import can_encode
+from .engine.encoding import check_encodable
 from .exceptions import InvalidSpec, SizeNotAllowed
 from .spec import ThumbnailSpec
 
@@ -18,3 +22,4 @@ def enforce(spec: ThumbnailSpec) -> None:
         raise SizeNotAllowed(f"Size {spec.size} is not in THUMBNAILS_ALLOWED_SIZES.")
     if not can_encode(spec.format):
         raise InvalidSpec(f"This server cannot write {spec.format} ({spec.ext}) thumbnails.")
+    check_encodable((spec.width, spec.height), spec.format)  # a requested side, where it says so

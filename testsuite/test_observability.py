@@ -576,7 +576,7 @@ def test_known_reasons_are_every_reason_the_view_gives() -> None:
     assert set(known_reasons()) == {
         "malformed_url", "invalid_spec", "size_not_allowed", "invalid_path", "bad_signature",
         "source_missing", "bad_image", "source_too_large", "busy", "storage_write",
-        "storage_unavailable",
+        "storage_unavailable", "output_too_large",
         "method_not_allowed", "internal_error",
     }  # fmt: skip
 

@@ -79,7 +79,7 @@ def render(
         raise SourceTooLarge(f"The source image is too large: {e}") from e
     except Exception as e:  # truncated or corrupt data surfaces here, as many types
         raise BadSourceImage(f"The source image cannot be decoded: {e}") from e
-    check_output_size(thumb_plan, max_pixels)
+    check_output_size(thumb_plan, max_pixels, spec.format)
     if spec.method == "smart":
         thumb_plan = Plan(thumb_plan.size, smart_box(im, thumb_plan.box))
     out, icc_profile = to_srgb(resample(im, thumb_plan.size, thumb_plan.box), icc_profile)

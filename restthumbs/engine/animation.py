@@ -69,7 +69,7 @@ def render_animation(
 ) -> bytes:
     """Every frame through the same plan (smart: the first frame's box), re-encoded."""
     thumb_plan = plan(spec, im.width, im.height, upscale)
-    check_output_size(thumb_plan, max_pixels)
+    check_output_size(thumb_plan, max_pixels, spec.format)
     frames: list[Image.Image] = []
     durations: list[int] = []
     try:

@@ -55,6 +55,13 @@ def open_source(fp: IO[bytes], max_pixels: int) -> Image.Image:
 
 
 def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1-8) of ``im``; 1 if it has none or it cannot be read.
+
+    Only called where reading EXIF cannot decode pixels: on a JPEG's header, or
+    after ``load()``. (PNG's ``getexif()`` loads the image to look for an eXIf
+    chunk after the pixels; a decoding error swallowed there would leave a
+    half-decoded image that a second ``load()`` returns as if complete.)
+    """
     try:
         value = im.getexif().get(0x0112, 1)
         return int(value) if value in range(1, 9) else 1
@@ -94,25 +101,47 @@ def normalize_mode(im: Image.Image) -> Image.Image:
 def decode(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[Image.Image, Plan]:
     """Decode as little as the plan needs; return the oriented image and its plan.
 
-    The plan is computed on the header's dimensions and then scaled to the
-    decoded image, so draft rounding never changes the output size.
+    The pixels are decoded exactly once, and a decoding error propagates. EXIF
+    orientation is applied exactly once: a JPEG's is read from its header (the
+    plan, and so the reduced DCT scale, depend on it); every other format's is
+    read after decoding, because some plugins apply it themselves as they load
+    (Pillow rotates a TIFF and drops its orientation tag) and PNG may keep it
+    after the pixels. The plan is computed on the header's dimensions and then
+    scaled to the decoded image, so draft rounding never changes the output size.
     """
-    sw, sh = im.size
-    orientation = _orientation(im)
-    swapped = orientation in (5, 6, 7, 8)
-    osw, osh = (sh, sw) if swapped else (sw, sh)
-    thumb_plan = plan(spec, osw, osh, upscale)
+    sw, sh = im.size  # the header's: draft makes the decoded image smaller
     if im.format in ("JPEG", "MPO"):
-        left, top, right, bottom = thumb_plan.box
-        scale = max(thumb_plan.size[0] / (right - left), thumb_plan.size[1] / (bottom - top))
-        need = (math.ceil(osw * scale * DRAFT_GAP), math.ceil(osh * scale * DRAFT_GAP))
-        if swapped:
-            need = (need[1], need[0])
-        if need[0] < sw and need[1] < sh:
-            im.draft(None, need)
-    im.load()
+        orientation = _orientation(im)
+        thumb_plan = _plan(spec, sw, sh, orientation, upscale)
+        _draft(im, thumb_plan, orientation)
+        im.load()
+    else:
+        im.load()
+        orientation = _orientation(im)
+        thumb_plan = _plan(spec, sw, sh, orientation, upscale)
     if orientation != 1:
         im = ImageOps.exif_transpose(im)
+    osw, osh = _oriented(sw, sh, orientation)
     cw, ch = im.size
     box = scale_box(thumb_plan.box, cw / osw, ch / osh)
     return im, Plan(thumb_plan.size, box)
+
+
+def _oriented(width: int, height: int, orientation: int) -> tuple[int, int]:
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _plan(spec: ThumbnailSpec, sw: int, sh: int, orientation: int, upscale: bool) -> Plan:
+    return plan(spec, *_oriented(sw, sh, orientation), upscale)
+
+
+def _draft(im: Image.Image, thumb_plan: Plan, orientation: int) -> None:
+    """Let a JPEG decode at the smallest DCT scale that still covers the plan's box."""
+    sw, sh = im.size
+    osw, osh = _oriented(sw, sh, orientation)
+    left, top, right, bottom = thumb_plan.box
+    scale = max(thumb_plan.size[0] / (right - left), thumb_plan.size[1] / (bottom - top))
+    need = (math.ceil(osw * scale * DRAFT_GAP), math.ceil(osh * scale * DRAFT_GAP))
+    need = _oriented(*need, orientation)  # back to the stored image's axes
+    if need[0] < sw and need[1] < sh:
+        im.draft(None, need)

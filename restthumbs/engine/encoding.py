@@ -13,6 +13,32 @@ import io
 
 from PIL import Image, features
 
+from ..exceptions import OutputTooLarge
+
+#: The longest side each output format can hold, in pixels. JPEG's is 65500
+#: (libjpeg's JPEG_MAX_DIMENSION), WebP's 16383 (a 14-bit field), GIF's 65535
+#: (16 bits); an AVIF wider than 32768 is written but no decoder built on
+#: libavif's defaults reads it back; PNG's is 2**31 - 1.
+MAX_SIDE: dict[str, int] = {
+    "JPEG": 65_500,
+    "WEBP": 16_383,
+    "GIF": 65_535,
+    "AVIF": 32_768,
+    "PNG": 2**31 - 1,
+}
+
+
+def check_encodable(size: tuple[int | None, int | None], format_name: str) -> None:
+    """Refuse a size (either side may be unknown: ``None``) that ``format_name`` cannot hold."""
+    limit = MAX_SIDE.get(format_name)
+    if limit is None or max(side or 0 for side in size) <= limit:
+        return
+    width, height = (side if side is not None else "" for side in size)
+    raise OutputTooLarge(
+        f"A {width}x{height} thumbnail is larger than {format_name} can hold "
+        f"({limit} pixels a side)."
+    )
+
 
 @functools.cache
 def can_encode(format_name: str) -> bool:

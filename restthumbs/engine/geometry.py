@@ -13,6 +13,7 @@ from PIL import Image
 
 from ..exceptions import SourceTooLarge
 from ..spec import ThumbnailSpec
+from .encoding import check_encodable
 
 Box = tuple[float, float, float, float]
 
@@ -63,8 +64,11 @@ def plan(spec: ThumbnailSpec, sw: int, sh: int, upscale: bool) -> Plan:
     return plan_crop(sw, sh, spec.width, spec.height, upscale)
 
 
-def check_output_size(thumb_plan: Plan, max_pixels: int) -> None:
-    """Refuse, with :class:`SourceTooLarge`, a plan whose output is over ``max_pixels``."""
+def check_output_size(thumb_plan: Plan, max_pixels: int, format_name: str) -> None:
+    """Refuse a plan whose output is over ``max_pixels`` (:class:`SourceTooLarge`) or
+    larger than ``format_name`` can hold (:class:`OutputTooLarge`: a free side of a
+    source of extreme aspect ratio, ``100x`` of a 10x70000 image)."""
+    check_encodable(thumb_plan.size, format_name)
     width, height = thumb_plan.size
     if width * height > max_pixels:
         # With upscaling, ``Wx``/``xH`` on a source of extreme aspect ratio asks for
