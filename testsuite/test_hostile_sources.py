@@ -185,7 +185,7 @@ def test_a_tiff_orientation_is_applied_once(
     # Orientation 6 says "rotate 90 degrees clockwise to display": the stored
     # pixels (rotated counter-clockwise) come back as drawn, 300x200 -> 150x100.
     assert out.size == (150, 100)
-    r, g, b = out.getpixel((10, 10))
+    r, _g, b = out.getpixel((10, 10))
     assert b > 200 and r < 60, out.getpixel((10, 10))  # the blue block, top left
-    r, g, b = out.getpixel((140, 90))
+    r, _g, b = out.getpixel((140, 90))
     assert r > 200 and b < 60, out.getpixel((140, 90))

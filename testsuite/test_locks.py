@@ -19,7 +19,7 @@ from django.test import override_settings
 
 from restthumbs.locks import CacheLock, LockUnavailable, lock_key
 
-from . import servers
+from . import harness
 
 KEY = lock_key("restthumbs", "animals/kitten.jpg/100x100/crop/" + "a" * 64 + ".jpg")
 
@@ -174,7 +174,7 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def unreachable_memcached() -> Iterator[str]:
-    servers.require_module("pymemcache")
+    harness.require_module("pymemcache")
     caches_setting: dict[str, Any] = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "memcached": {

@@ -31,10 +31,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from . import servers
+from . import harness
 
-servers.require_module("storages.backends.s3")  # skips, or fails under CI=true
-moto = servers.require_module("moto")
+harness.require_module("storages.backends.s3")  # skips, or fails under CI=true
+moto = harness.require_module("moto")
 
 import boto3  # noqa: E402
 from django.core.files.storage import Storage, storages  # noqa: E402
