@@ -24,7 +24,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.render import WORKLOADS, ensure_corpus
+from benchmarks.systems import WORKLOADS, ensure_corpus
 
 
 def _setup_django() -> None:
