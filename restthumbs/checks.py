@@ -109,6 +109,7 @@ def check_numbers(**kwargs: Any) -> list[CheckMessage]:
         ("THUMBNAILS_MAX_SIZE", app_settings.MAX_SIZE, _is_positive_int),
         ("THUMBNAILS_MAX_SOURCE_PIXELS", app_settings.MAX_SOURCE_PIXELS, _is_positive_int),
         ("THUMBNAILS_MAX_SOURCE_BYTES", app_settings.MAX_SOURCE_BYTES, _is_positive_int),
+        ("THUMBNAILS_MAX_RENDER_MEMORY", app_settings.MAX_RENDER_MEMORY, _is_positive_int),
         ("THUMBNAILS_MAX_ANIMATION_FRAMES", app_settings.MAX_ANIMATION_FRAMES, _is_positive_int),
         ("THUMBNAILS_MAX_ANIMATION_PIXELS", app_settings.MAX_ANIMATION_PIXELS, _is_positive_int),
     )

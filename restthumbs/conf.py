@@ -154,6 +154,11 @@ class AppSettings:
         return self._get("THUMBNAILS_MAX_SOURCE_BYTES", 104_857_600)
 
     @property
+    def MAX_RENDER_MEMORY(self) -> int:
+        """Bytes of image buffers one render may use, estimated before decoding."""
+        return self._get("THUMBNAILS_MAX_RENDER_MEMORY", 268_435_456)
+
+    @property
     def ALLOWED_SIZES(self) -> list[str] | None:
         value = self._get("THUMBNAILS_ALLOWED_SIZES", None)
         return None if value is None else list(value)

@@ -170,6 +170,7 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
             upscale=app_settings.UPSCALE,
             quality=app_settings.quality_for(spec.format),
             max_pixels=app_settings.MAX_SOURCE_PIXELS,
+            max_memory=app_settings.MAX_RENDER_MEMORY,
             animation=AnimationPolicy(
                 keep=app_settings.KEEP_ANIMATION,
                 max_frames=app_settings.MAX_ANIMATION_FRAMES,

@@ -3,11 +3,13 @@
 The pipeline is built for a cold render on a large photo:
 
 1. :func:`open_source` reads only the header, refuses non-image formats we do not
-   trust and sources over the pixel budget, before anything is decoded.
+   trust and sources over the pixel budget, before anything is decoded; the
+   memory the decoding will take is checked against a budget (:mod:`.budget`).
 2. :func:`plan` computes the output size and the source region (box) from the
    header's dimensions, in the orientation EXIF says.
 3. JPEG sources are decoded at the smallest DCT scale (1/2, 1/4, 1/8) whose
-   result still covers the box at the output size (``Image.draft``); then EXIF
+   result still covers the box at the output size (``Image.draft``); large
+   PNGs are decoded in bands and reduced as they go (:mod:`.strips`); then EXIF
    orientation is applied to the small image.
 4. One ``resize`` with ``box=`` and ``reducing_gap=`` crops at the reduced scale,
    shrinks by an integer factor with ``reduce()`` and finishes with LANCZOS.
@@ -19,7 +21,8 @@ The pipeline is built for a cold render on a large photo:
 An animated GIF/WebP gives its first frame, unless an :class:`AnimationPolicy`
 keeps the animation (GIF or WebP output, within a frame and pixel budget).
 
-Each step has its module: :mod:`.decoding` (steps 1 and 3), :mod:`.geometry` (2, and
+Each step has its module: :mod:`.decoding` (steps 1 and 3, with :mod:`.budget`
+and :mod:`.strips`), :mod:`.geometry` (2, and
 the smart crop), :mod:`.resampling` (4), :mod:`.colour` (5), :mod:`.encoding` (6) and
 :mod:`.animation`. :func:`render` below runs them in order; the names other modules
 use are re-exported here.
@@ -31,9 +34,10 @@ from typing import IO
 
 from PIL import Image
 
-from ..exceptions import BadSourceImage, SourceTooLarge
+from ..exceptions import BadSourceImage, SourceTooLarge, ThumbnailError
 from ..spec import ThumbnailSpec
 from .animation import FIRST_FRAME, AnimationPolicy, keeps_animation, render_animation
+from .budget import DEFAULT_MAX_MEMORY
 from .colour import to_srgb
 from .decoding import INPUT_FORMATS, decode, normalize_mode, open_source
 from .encoding import can_encode, encode
@@ -61,20 +65,24 @@ def render(
     upscale: bool = False,
     quality: int = 85,
     max_pixels: int = 120_000_000,
+    max_memory: int = DEFAULT_MAX_MEMORY,
     animation: AnimationPolicy = FIRST_FRAME,
 ) -> bytes:
     """Render ``spec`` from the source file ``fp`` and return the encoded bytes.
 
     Raises :class:`BadSourceImage` (or :class:`SourceTooLarge`) for anything that
-    is wrong with the source; other exceptions are bugs and propagate.
+    is wrong with the source, :class:`OutputTooLarge` for an output its format
+    cannot hold; other exceptions are bugs and propagate.
     """
     im = open_source(fp, max_pixels)
     icc_profile = im.info.get("icc_profile")
-    if keeps_animation(im, spec, animation):
+    if keeps_animation(im, spec, animation, upscale, max_memory):
         return render_animation(im, spec, upscale, quality, max_pixels)
     try:
-        im, thumb_plan = decode(im, spec, upscale)
+        im, thumb_plan = decode(im, spec, upscale, max_memory)
         im = normalize_mode(im)
+    except ThumbnailError:
+        raise  # refused by a budget or found broken by a check of ours
     except Image.DecompressionBombError as e:
         raise SourceTooLarge(f"The source image is too large: {e}") from e
     except Exception as e:  # truncated or corrupt data surfaces here, as many types

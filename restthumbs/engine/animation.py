@@ -16,6 +16,7 @@ from PIL import Image, ImageSequence
 
 from ..exceptions import BadSourceImage
 from ..spec import ThumbnailSpec
+from . import budget
 from .geometry import Plan, check_output_size, plan, smart_box
 from .resampling import resample
 
@@ -41,19 +42,31 @@ class AnimationPolicy:
 FIRST_FRAME = AnimationPolicy()
 
 
-def keeps_animation(im: Image.Image, spec: ThumbnailSpec, policy: AnimationPolicy) -> bool:
-    """Whether to render every frame: asked for, animated, GIF/WebP out, in budget."""
+def keeps_animation(
+    im: Image.Image, spec: ThumbnailSpec, policy: AnimationPolicy, upscale: bool, max_memory: int
+) -> bool:
+    """Whether to render every frame: asked for, animated, GIF/WebP out, in budget.
+
+    Over any budget (frames, frames x pixels, memory) the first frame is rendered.
+    """
     if not policy.keep or spec.format not in ("GIF", "WEBP"):
         return False
     if im.format not in ANIMATED_FORMATS:
         return False  # MPO and TIFF hold several still images, of different sizes
     try:
-        frames = getattr(im, "n_frames", 1)
-    except Exception as e:  # counting parses every frame header: a truncated file fails here
+        frames = _frames_up_to(im, policy.max_frames + 1)
+    except Exception as e:  # counting parses frame headers: a truncated file fails here
         raise BadSourceImage(f"The animated source image cannot be decoded: {e}") from e
     if frames < 2:
         return False
-    if frames > policy.max_frames or frames * im.width * im.height > policy.max_pixels:
+    output = plan(spec, im.width, im.height, upscale).size
+    # One frame at a time through RGBA and premultiplied RGBA; every output frame is kept.
+    needed = budget.estimate("RGBA", im.size, output) + frames * 4 * output[0] * output[1]
+    if (
+        frames > policy.max_frames
+        or frames * im.width * im.height > policy.max_pixels
+        or needed > max_memory
+    ):
         logger.info(
             "Animated source over budget (%d frames of %dx%d); keeping its first frame.",
             frames,
@@ -62,6 +75,23 @@ def keeps_animation(im: Image.Image, spec: ThumbnailSpec, policy: AnimationPolic
         )
         return False
     return True
+
+
+def _frames_up_to(im: Image.Image, limit: int) -> int:
+    """The number of frames, counted no further than ``limit``.
+
+    A GIF's frame count is known only by walking its frames (in Python, block by
+    block): a file of a million tiny frames must not be walked to the end.
+    """
+    if im.format != "GIF":
+        return int(getattr(im, "n_frames", 1))
+    try:
+        im.seek(limit - 1)
+    except EOFError:
+        im.seek(0)
+        return int(getattr(im, "n_frames", 1))  # fewer than limit: bounded work
+    im.seek(0)
+    return limit
 
 
 def render_animation(

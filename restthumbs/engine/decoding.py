@@ -14,16 +14,23 @@ import functools
 import math
 from typing import IO
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from ..exceptions import BadSourceImage, SourceTooLarge
 from ..spec import ThumbnailSpec
+from . import budget, strips
+from .encoding import check_encodable
 from .geometry import Plan, plan, scale_box
+from .resampling import REDUCING_GAP
 
 #: JPEG DCT scaling stops at this multiple of the output size. 1.0 is the
 #: smallest scale that still covers the target; ``benchmarks/quality.py``
 #: measures SSIM >= 0.99 against a full-resolution LANCZOS resample with it.
 DRAFT_GAP = 1.0
+
+#: A progressive JPEG with more scans is refused: encoders write about 10 (mozjpeg's
+#: optimised scripts a few more); a file with thousands is an attack on decode time.
+MAX_JPEG_SCANS = 100
 
 #: Input formats we decode. Everything else (EPS, which shells out to
 #: Ghostscript; PSD; ICO; ...) is refused without being parsed further.
@@ -69,6 +76,21 @@ def _orientation(im: Image.Image) -> int:
         return 1
 
 
+def _header_orientation(im: Image.Image) -> int:
+    """The orientation the header's EXIF says, read without decoding, for the checks
+    made before decoding. A TIFF's is applied by Pillow itself, as it loads (1)."""
+    exif = im.info.get("exif")
+    if not exif or im.format == "TIFF":
+        return 1
+    try:
+        value = Image.Exif()
+        value.load(exif)
+        orientation = value.get(0x0112, 1)
+        return int(orientation) if orientation in range(1, 9) else 1
+    except Exception:
+        return 1
+
+
 def normalize_mode(im: Image.Image) -> Image.Image:
     """Bring any source mode to one of RGB, RGBA, L, LA, or CMYK.
 
@@ -98,25 +120,42 @@ def normalize_mode(im: Image.Image) -> Image.Image:
     return im.convert("RGBA" if "A" in mode else "RGB")
 
 
-def decode(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[Image.Image, Plan]:
+def decode(
+    im: Image.Image, spec: ThumbnailSpec, upscale: bool, max_memory: int
+) -> tuple[Image.Image, Plan]:
     """Decode as little as the plan needs; return the oriented image and its plan.
 
-    The pixels are decoded exactly once, and a decoding error propagates. EXIF
-    orientation is applied exactly once: a JPEG's is read from its header (the
-    plan, and so the reduced DCT scale, depend on it); every other format's is
-    read after decoding, because some plugins apply it themselves as they load
-    (Pillow rotates a TIFF and drops its orientation tag) and PNG may keep it
-    after the pixels. The plan is computed on the header's dimensions and then
-    scaled to the decoded image, so draft rounding never changes the output size.
+    The pixels are decoded exactly once, and a decoding error propagates. What
+    the decoding will cost is checked against ``max_memory`` first
+    (:mod:`.budget`). A JPEG decodes at a reduced DCT scale; a large PNG in
+    bands, reduced as it goes (:mod:`.strips`). EXIF orientation is applied
+    exactly once: a JPEG's is read from its header (the plan, and so the
+    reduced DCT scale, depend on it); every other format's after decoding,
+    because some plugins apply it themselves as they load (Pillow rotates a
+    TIFF and drops its orientation tag) and PNG may keep it after the pixels.
+    The plan is computed on the header's dimensions and then scaled to the
+    decoded image, so a reduced decode never changes the output size.
     """
-    sw, sh = im.size  # the header's: draft makes the decoded image smaller
+    sw, sh = im.size  # the header's: a reduced decode makes the image smaller
     if im.format in ("JPEG", "MPO"):
         orientation = _orientation(im)
         thumb_plan = _plan(spec, sw, sh, orientation, upscale)
+        check_encodable(thumb_plan.size, spec.format)
         _draft(im, thumb_plan, orientation)
+        _check_scans(im)
+        _check_budget(im, thumb_plan.size, max_memory, rotated=orientation != 1)
         im.load()
     else:
-        im.load()
+        guess = _header_orientation(im)  # the real one is read after decoding
+        output = _plan(spec, sw, sh, guess, upscale).size
+        check_encodable(output, spec.format)
+        factor = _band_factor(im, spec, upscale)
+        if factor is not None and isinstance(im, ImageFile.ImageFile):
+            budget.check(strips.estimate(im, factor, output), max_memory, "The source image")
+            im = strips.decode_reduced(im, factor)
+        else:
+            _check_budget(im, output, max_memory, rotated=guess != 1)
+            im.load()
         orientation = _orientation(im)
         thumb_plan = _plan(spec, sw, sh, orientation, upscale)
     if orientation != 1:
@@ -125,6 +164,71 @@ def decode(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[Image.I
     cw, ch = im.size
     box = scale_box(thumb_plan.box, cw / osw, ch / osh)
     return im, Plan(thumb_plan.size, box)
+
+
+def _check_budget(
+    im: Image.Image, output: tuple[int, int], max_memory: int, *, rotated: bool
+) -> None:
+    needed = budget.estimate(
+        im.mode, im.size, output, transparency="transparency" in im.info, rotated=rotated
+    )
+    budget.check(needed, max_memory, f"The {im.format} source ({im.width}x{im.height} {im.mode})")
+
+
+def _band_factor(im: Image.Image, spec: ThumbnailSpec, upscale: bool) -> tuple[int, int] | None:
+    """The ``reduce()`` factors a banded decode may use, or ``None`` if it should not.
+
+    Only worth it for a large image: one whose whole decode would take more
+    than :data:`.strips.MIN_WHOLE_BYTES`.
+
+    The orientation is not known before decoding (a PNG may keep it after the
+    pixels), so the factors must suit both: the smaller of the two per axis.
+    Each keeps at least :data:`.resampling.REDUCING_GAP` times the output, as
+    ``resize(reducing_gap=...)`` would.
+    """
+    if not strips.can_decode_in_bands(im):
+        return None
+    sw, sh = im.size
+    whole = budget.estimate(im.mode, im.size, (0, 0), transparency="transparency" in im.info)
+    if whole <= strips.MIN_WHOLE_BYTES:
+        return None  # small enough to decode whole: faster, and exactly as before
+    factors = []
+    for swapped in (False, True):
+        p = plan(spec, sh, sw, upscale) if swapped else plan(spec, sw, sh, upscale)
+        left, top, right, bottom = p.box
+        fx = (right - left) / p.size[0] / REDUCING_GAP
+        fy = (bottom - top) / p.size[1] / REDUCING_GAP
+        factors.append((fy, fx) if swapped else (fx, fy))
+    factor = (int(min(f[0] for f in factors)), int(min(f[1] for f in factors)))
+    if factor[0] < 2 and factor[1] < 2:
+        return None
+    return max(1, factor[0]), max(1, factor[1])
+
+
+def _check_scans(im: Image.Image) -> None:
+    """Refuse a progressive JPEG of more than :data:`MAX_JPEG_SCANS` scans, unread.
+
+    Each scan makes libjpeg walk every block of the image again, and it only
+    warns about repeated ones: a few kilobytes of scans can cost minutes. A
+    scan starts with an SOS marker (FF DA), which entropy-coded data cannot
+    contain (a data FF is followed by 00), so counting them is a byte search.
+    """
+    if not im.info.get("progressive"):
+        return
+    fp = getattr(im, "fp", None)
+    if fp is None:
+        return
+    position = fp.tell()
+    fp.seek(0)
+    scans, tail = 0, b""
+    while chunk := fp.read(1 << 20):
+        scans += (tail + chunk[:1]).count(b"\xff\xda") + chunk.count(b"\xff\xda")
+        tail = chunk[-1:]
+    fp.seek(position)
+    if scans > MAX_JPEG_SCANS:
+        raise SourceTooLarge(
+            detail=f"The progressive JPEG has {scans} scans, over the limit of {MAX_JPEG_SCANS}."
+        )
 
 
 def _oriented(width: int, height: int, orientation: int) -> tuple[int, int]:
