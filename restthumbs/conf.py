@@ -156,7 +156,7 @@ class AppSettings:
     @property
     def MAX_RENDER_MEMORY(self) -> int:
         """Bytes of image buffers one render may use, estimated before decoding."""
-        return self._get("THUMBNAILS_MAX_RENDER_MEMORY", 268_435_456)
+        return self._get("THUMBNAILS_MAX_RENDER_MEMORY", 402_653_184)
 
     @property
     def ALLOWED_SIZES(self) -> list[str] | None:

@@ -18,14 +18,17 @@ RSS measured per input format.
 
 from __future__ import annotations
 
+from PIL import Image
+
 from ..exceptions import SourceTooLarge
 
 MIB = 1024 * 1024
 
-#: The default budget of one render (``THUMBNAILS_MAX_RENDER_MEMORY``): a 24 MP PNG
-#: with alpha through a full decode, or any PNG decoded in bands, fits; several
-#: workers rendering at once stay within a small server's memory.
-DEFAULT_MAX_MEMORY = 256 * MIB
+#: The default budget of one render (``THUMBNAILS_MAX_RENDER_MEMORY``): a 24 MP
+#: photo renders in every input format (the dearest, WebP, takes about 370 MiB;
+#: any JPEG or 8-bit PNG far less), and four workers rendering at once stay
+#: within 2 GB beside their baselines.
+DEFAULT_MAX_MEMORY = 384 * MIB
 
 #: Bytes Pillow stores per pixel, by mode. Every mode not listed takes 4.
 PIXEL_BYTES: dict[str, int] = {
@@ -37,6 +40,30 @@ PIXEL_BYTES: dict[str, int] = {
     "I;16L": 2,
     "I;16N": 2,
 }
+
+
+#: Bytes a source pixel costs inside the decoder, beside Pillow's image, measured with
+#: ``benchmarks/memory.py``: libwebp decodes to an RGBA buffer that Pillow then copies
+#: and converts; libavif to YUV planes, then RGB; libtiff keeps a strip buffer.
+DECODER_BYTES: dict[str, int] = {"WEBP": 12, "AVIF": 6, "TIFF": 1}
+
+
+def decoder_bytes(im: Image.Image) -> float:
+    """Bytes per source pixel (at full size) the decoder holds beside the decoded image.
+
+    A progressive JPEG keeps the 16-bit DCT coefficients of the whole image
+    across its scans, whatever scale it is decoded at: 2 bytes per sample,
+    samples per pixel as the chroma subsampling says (3 for 4:2:0 colour).
+    """
+    if im.format in ("JPEG", "MPO"):
+        if not im.info.get("progressive"):
+            return 0.0
+        layers: list[tuple[int, int, int, int]] = getattr(im, "layer", None) or [(0, 1, 1, 0)]
+        h_max = max(layer[1] for layer in layers)
+        v_max = max(layer[2] for layer in layers)
+        samples = sum(layer[1] * layer[2] for layer in layers) / (h_max * v_max)
+        return 2.0 * samples
+    return float(DECODER_BYTES.get(im.format or "", 0))
 
 
 def pixel_bytes(mode: str) -> int:
@@ -69,15 +96,18 @@ def estimate(
     *,
     transparency: bool = False,
     rotated: bool = False,
+    decoder: float = 0.0,
 ) -> int:
     """Bytes of image buffers a render of a ``size`` image in ``mode`` needs at its peak.
 
     ``rotated``: EXIF orientation will rotate the decoded image (one more copy).
-    The output terms count the resampler's intermediate image and the output.
+    ``decoder``: bytes the decoder itself holds (:func:`decoder_bytes` times the
+    source's full-size pixels). The output terms count the resampler's
+    intermediate image and the output.
     """
     width, height = size
     pixels = width * height
-    total = pixels * working_bytes(mode, transparency)
+    total = int(decoder) + pixels * working_bytes(mode, transparency)
     if rotated:
         total += pixels * pixel_bytes(mode)
     return total + 3 * 4 * output[0] * output[1]

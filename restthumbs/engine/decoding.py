@@ -143,7 +143,7 @@ def decode(
         check_encodable(thumb_plan.size, spec.format)
         _draft(im, thumb_plan, orientation)
         _check_scans(im)
-        _check_budget(im, thumb_plan.size, max_memory, rotated=orientation != 1)
+        _check_budget(im, (sw, sh), thumb_plan.size, max_memory, rotated=orientation != 1)
         im.load()
     else:
         guess = _header_orientation(im)  # the real one is read after decoding
@@ -154,7 +154,7 @@ def decode(
             budget.check(strips.estimate(im, factor, output), max_memory, "The source image")
             im = strips.decode_reduced(im, factor)
         else:
-            _check_budget(im, output, max_memory, rotated=guess != 1)
+            _check_budget(im, (sw, sh), output, max_memory, rotated=guess != 1)
             im.load()
         orientation = _orientation(im)
         thumb_plan = _plan(spec, sw, sh, orientation, upscale)
@@ -167,10 +167,20 @@ def decode(
 
 
 def _check_budget(
-    im: Image.Image, output: tuple[int, int], max_memory: int, *, rotated: bool
+    im: Image.Image,
+    header_size: tuple[int, int],
+    output: tuple[int, int],
+    max_memory: int,
+    *,
+    rotated: bool,
 ) -> None:
     needed = budget.estimate(
-        im.mode, im.size, output, transparency="transparency" in im.info, rotated=rotated
+        im.mode,
+        im.size,
+        output,
+        transparency="transparency" in im.info,
+        rotated=rotated,
+        decoder=budget.decoder_bytes(im) * header_size[0] * header_size[1],
     )
     budget.check(needed, max_memory, f"The {im.format} source ({im.width}x{im.height} {im.mode})")
 

@@ -58,13 +58,15 @@ def can_decode_in_bands(im: Image.Image) -> bool:
     return tile[0] == "zip" and tile[3] in RAW_MODES and tile[3] == im.mode
 
 
-def estimate(im: Image.Image, factor: tuple[int, int], output: tuple[int, int]) -> int:
+def estimate(im: ImageFile.ImageFile, factor: tuple[int, int], output: tuple[int, int]) -> int:
     """Peak bytes of a banded decode: one band through its conversions, and the reduced image."""
     width, height = im.size
     rows = band_rows(width, factor[1])
     band = budget.estimate(im.mode, (width, rows), (0, 0), transparency="transparency" in im.info)
+    # The band's filtered bytes are copied three times on their way to the decoder.
+    copies = 3 * rows * (1 + width * CHANNELS.get(im.mode, 4))
     reduced = (-(-width // factor[0]), -(-height // factor[1]))
-    return band + budget.estimate("RGBA", reduced, output, rotated=True)
+    return band + copies + budget.estimate("RGBA", reduced, output, rotated=True)
 
 
 def band_rows(width: int, factor_y: int) -> int:
