@@ -257,3 +257,21 @@ def check_metrics(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register()
+def check_truncated_images(**kwargs: Any) -> list[CheckMessage]:
+    """Pillow told to accept truncated files turns a decoding error into a stored thumbnail."""
+    from PIL import ImageFile
+
+    if not ImageFile.LOAD_TRUNCATED_IMAGES:
+        return []
+    return [
+        Warning(
+            "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True: a truncated source renders with grey "
+            "where its data is missing, and that thumbnail is stored and served.",
+            hint="Remove the code that sets it (a project setting module, another app); "
+            "restthumbs answers a truncated source with 422.",
+            id="restthumbs.W004",
+        )
+    ]

@@ -329,3 +329,13 @@ def test_base_paths_must_end_with_a_slash(setting: str, value: str) -> None:
     with override_settings(**{setting: value}):
         ids = [m.id for m in run_checks() if m.id and m.id.startswith("restthumbs.")]
     assert ids == ["restthumbs.E009"]
+
+
+def test_truncated_images_accepted_by_pillow_is_w004(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import ImageFile
+
+    from restthumbs.checks import check_truncated_images
+
+    assert check_truncated_images() == []
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    assert [m.id for m in check_truncated_images()] == ["restthumbs.W004"]
