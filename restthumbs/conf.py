@@ -39,7 +39,7 @@ class AppSettings:
 
     #: Properties below that read the project's own settings rather than a
     #: ``THUMBNAILS_*`` one: read here too, so no other module touches ``settings``.
-    PROJECT_SETTINGS = frozenset({"STORAGES", "CACHES", "DEBUG", "DEMO_SAMPLES"})
+    PROJECT_SETTINGS = frozenset({"STORAGES", "CACHES", "PROJECT_DEBUG", "DEMO_SAMPLES"})
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
@@ -190,6 +190,16 @@ class AppSettings:
         return self._get("THUMBNAILS_MAX_ANIMATION_PIXELS", 50_000_000)
 
     @property
+    def DEBUG(self) -> bool:
+        """Whether a bad tag argument raises (else: an empty URL and a logged warning).
+
+        Unset (``None``), it follows Django's ``DEBUG``: loud in development, and a
+        page never fails because of a thumbnail in production.
+        """
+        value = self._get("THUMBNAILS_DEBUG", None)
+        return self.PROJECT_DEBUG if value is None else bool(value)
+
+    @property
     def METRICS(self) -> bool:
         """Record Prometheus metrics (needs ``prometheus-client``)."""
         return bool(self._get("THUMBNAILS_METRICS", False))
@@ -205,7 +215,8 @@ class AppSettings:
         return self._get("CACHES", None) or {"default": {}}
 
     @property
-    def DEBUG(self) -> bool:
+    def PROJECT_DEBUG(self) -> bool:
+        """Django's own ``DEBUG``."""
         return bool(self._get("DEBUG", False))
 
     @property

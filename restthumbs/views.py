@@ -77,7 +77,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
             response["Retry-After"] = str(error.retry_after)
         return response
     except Exception:
-        if app_settings.DEBUG:
+        if app_settings.PROJECT_DEBUG:
             raise  # let Django's debug page show the traceback
         metrics.record_reject("internal_error")
         logger.exception(

@@ -20,7 +20,7 @@ from restthumbs import thumbnail_url
 from restthumbs.signing import sign
 from restthumbs.spec import build_spec
 
-from . import images
+from . import harness, images
 from .utils import body
 
 HEX = r"[0-9a-f]{64}"
@@ -191,6 +191,7 @@ def test_wrong_argument_count(tag: str) -> None:
         '"100x100" "crop" ".bmp"',
     ],
 )
+@override_settings(THUMBNAILS_DEBUG=True)
 def test_bad_literal_is_a_syntax_error_at_compile_time(args: str) -> None:
     with pytest.raises(TemplateSyntaxError, match="thumbnail"):
         Template(
@@ -198,6 +199,7 @@ def test_bad_literal_is_a_syntax_error_at_compile_time(args: str) -> None:
         )
 
 
+@override_settings(THUMBNAILS_DEBUG=True)
 def test_bad_variable_size_fails_at_render_time() -> None:
     template = Template('{% load thumbnail %}{% thumbnail "a.jpg" size "crop" ".jpg" %}')
     with pytest.raises(ValueError):
@@ -242,3 +244,76 @@ def test_output_is_autoescaped() -> None:
     assert raw.startswith("/t?a=1&b=/a.jpg/")
     assert escaped == raw.replace("&", "&amp;")
     assert as_var == f"{escaped}|{escaped}"
+
+
+# -- a page never fails because of a thumbnail (THUMBNAILS_DEBUG) ----------------------
+
+
+BAD_TAGS = [
+    '{% thumbnail "a.jpg" "100X100" "crop" ".jpg" %}',  # a bad literal
+    '{% thumbnail "a.jpg" size "crop" ".jpg" %}',  # a bad variable
+    '{% thumbnail "../a.jpg" "100x100" "crop" ".jpg" %}',  # a path out of the storage
+]
+
+
+@pytest.mark.parametrize("tag", BAD_TAGS)
+def test_in_production_a_bad_argument_is_an_empty_url_and_a_warning(
+    tag: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with override_settings(DEBUG=False), caplog.at_level("WARNING", logger="restthumbs"):
+        page = render("<img src='" + tag + "'>", {"size": "100X100"})
+    assert page == "<img src=''>"
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "empty URL" in caplog.records[0].getMessage()
+
+
+@override_settings(DEBUG=False, THUMBNAILS_ALLOWED_SIZES=["64x64"])
+def test_a_size_outside_allowed_sizes_does_not_break_the_page(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The surprise of issue 14: this was a 500 under DEBUG = False, with nothing in the log."""
+    with caplog.at_level("WARNING", logger="restthumbs"):
+        page = render('{% thumbnail "a.jpg" "100x100" "crop" ".jpg" as t %}[{{ t.url }}]')
+    assert page == "[]"
+    assert "THUMBNAILS_ALLOWED_SIZES" in caplog.text
+
+
+@pytest.mark.parametrize("tag", BAD_TAGS)
+def test_under_debug_a_bad_argument_is_loud(tag: str) -> None:
+    with override_settings(DEBUG=True), pytest.raises((TemplateSyntaxError, ValueError)):
+        render(tag, {"size": "100X100"})
+
+
+def test_thumbnails_debug_overrides_debug() -> None:
+    with override_settings(DEBUG=True, THUMBNAILS_DEBUG=False):
+        assert render(BAD_TAGS[1], {"size": "100X100"}) == ""
+    with override_settings(DEBUG=False, THUMBNAILS_DEBUG=True), pytest.raises(ValueError):
+        render(BAD_TAGS[1], {"size": "100X100"})
+
+
+# -- {% load restthumbs %}: beside sorl-thumbnail or easy-thumbnails -------------------------
+
+
+def test_load_restthumbs_gives_the_same_tag() -> None:
+    ours = Template('{% load restthumbs %}{% thumbnail "a.jpg" "100x100" "crop" ".jpg" %}')
+    assert ours.render(Context()) == render('{% thumbnail "a.jpg" "100x100" "crop" ".jpg" %}')
+
+
+@pytest.mark.parametrize("order", ["restthumbs first", "sorl first"])
+def test_load_restthumbs_beside_sorl_thumbnail(order: str) -> None:
+    """With both installed, ``thumbnail`` is one app's library; ``restthumbs`` is always ours."""
+    harness.require_module("sorl.thumbnail")  # skips locally, fails under CI=true
+    apps = ["restthumbs", "sorl.thumbnail"]
+    if order == "sorl first":
+        apps.reverse()
+    with override_settings(INSTALLED_APPS=["django.contrib.contenttypes", *apps]):
+        from django.template import engines
+
+        engine = engines["django"]
+        ours = engine.from_string(
+            '{% load restthumbs %}{% thumbnail "a.jpg" "100x100" "crop" ".jpg" %}'
+        )
+        assert re.fullmatch(r"/a\.jpg/100x100/crop/" + HEX + r"\.jpg", ours.render({}))
+        sorl_style = '{% load thumbnail %}{% thumbnail "a.jpg" "100x100" crop="center" as im %}x{% endthumbnail %}'
+        if order == "restthumbs first":  # the last app wins the name: sorl's tag
+            engine.from_string(sorl_style)

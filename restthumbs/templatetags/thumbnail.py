@@ -1,21 +1,35 @@
 """``{% thumbnail source size method ext [as var] %}``.
 
-Arguments are compiled once (``parser.compile_filter``) and literal size,
-method and extension are validated then, as a ``TemplateSyntaxError``.
-Rendering only resolves the arguments, signs and formats the URL: no storage,
-cache or database call.
+Load it as ``{% load thumbnail %}`` or, beside sorl-thumbnail or easy-thumbnails
+(whose libraries are called ``thumbnail`` too), as ``{% load restthumbs %}``.
+
+Arguments are compiled once (``parser.compile_filter``); literal size, method
+and extension are validated then. Rendering only resolves the arguments, signs
+and formats the URL: no storage, cache or database call.
+
+A bad argument (a malformed size, a size ``THUMBNAILS_ALLOWED_SIZES`` refuses,
+a path that escapes the storage) fails loudly when ``THUMBNAILS_DEBUG`` is on
+(by default: when Django's ``DEBUG`` is): a ``TemplateSyntaxError`` for a
+literal, the domain error at render time. Otherwise a page never fails because
+of a thumbnail: the tag gives an empty URL and logs a warning.
 """
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from django import template
 from django.template.base import FilterExpression, Parser, Token
 from django.template.context import Context
 from django.utils.html import conditional_escape
 
-from ..api import thumbnail
-from ..exceptions import InvalidSpec
+from ..api import Thumbnail, thumbnail
+from ..conf import app_settings
+from ..exceptions import InvalidSpec, ThumbnailError
 from ..spec import normalize_ext, parse_size, validate_method
+
+logger = logging.getLogger("restthumbs")
 
 register = template.Library()
 
@@ -24,6 +38,8 @@ USAGE = (
     '{% thumbnail image "100x100" "crop" ".jpg" as thumb %}.'
 )
 
+EMPTY = Thumbnail(None, "", "")
+
 
 class ThumbnailNode(template.Node):
     def __init__(self, args: list[FilterExpression], target: str | None) -> None:
@@ -31,12 +47,32 @@ class ThumbnailNode(template.Node):
         self.target = target
 
     def render(self, context: Context) -> str:
-        source, size, method, ext = (arg.resolve(context) for arg in self.args)
-        thumb = thumbnail(source, size, method, ext)
+        values = [arg.resolve(context) for arg in self.args]
+        thumb = signed(*values)
         if self.target is not None:
             context[self.target] = thumb
             return ""
         return str(conditional_escape(thumb.url)) if context.autoescape else thumb.url
+
+
+def signed(source: Any, size: Any, method: Any, ext: Any) -> Thumbnail:
+    """:func:`~restthumbs.api.thumbnail`, or an empty one and a warning (``THUMBNAILS_DEBUG``)."""
+    try:
+        return thumbnail(source, size, method, ext)
+    except ThumbnailError as e:
+        if app_settings.DEBUG:
+            raise
+        logger.warning(
+            "{%% thumbnail %%} gave an empty URL for %r %r %r %r: %s "
+            "(THUMBNAILS_DEBUG = True raises instead).",
+            getattr(source, "name", source),
+            size,
+            method,
+            ext,
+            e.message,
+            extra={"reason": "tag_argument"},
+        )
+        return EMPTY
 
 
 def _literal(expression: FilterExpression) -> str | None:
@@ -56,6 +92,12 @@ def do_thumbnail(parser: Parser, token: Token) -> ThumbnailNode:
     if len(bits) != 5:
         raise template.TemplateSyntaxError(USAGE)
     args = [parser.compile_filter(bit) for bit in bits[1:]]
+    if app_settings.DEBUG:  # otherwise the same error is logged when the tag renders
+        _check_literals(args)
+    return ThumbnailNode(args, target)
+
+
+def _check_literals(args: list[FilterExpression]) -> None:
     for check, expression in zip(
         (parse_size, validate_method, normalize_ext), args[1:], strict=True
     ):
@@ -65,4 +107,3 @@ def do_thumbnail(parser: Parser, token: Token) -> ThumbnailNode:
                 check(value)
             except InvalidSpec as e:
                 raise template.TemplateSyntaxError(f"{{% thumbnail %}}: {e}") from e
-    return ThumbnailNode(args, target)
