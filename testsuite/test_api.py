@@ -189,7 +189,7 @@ def test_allowed_sizes() -> None:
 
 def test_tag_refuses_a_size_over_the_limit_at_render_time() -> None:
     template = Template('{% load thumbnail %}{% thumbnail "a.jpg" "200x200" "crop" ".jpg" %}')
-    with override_settings(THUMBNAILS_MAX_SIZE=100):
+    with override_settings(THUMBNAILS_MAX_SIZE=100, THUMBNAILS_DEBUG=True):
         with pytest.raises(ValueError):
             template.render(Context())
 
