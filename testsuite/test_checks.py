@@ -334,8 +334,68 @@ def test_base_paths_must_end_with_a_slash(setting: str, value: str) -> None:
 def test_truncated_images_accepted_by_pillow_is_w004(monkeypatch: pytest.MonkeyPatch) -> None:
     from PIL import ImageFile
 
-    from restthumbs.checks import check_truncated_images
+    from restthumbs.checks.config import check_truncated_images
 
     assert check_truncated_images() == []
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     assert [m.id for m in check_truncated_images()] == ["restthumbs.W004"]
+
+
+# -- issue 14: messages a new user can act on ------------------------------------------
+
+
+def test_a_backend_module_without_sendfile_says_which_name_to_use() -> None:
+    with override_settings(THUMBNAILS_RESPONSE_BACKEND="restthumbs.responses.nginx"):
+        (message,) = restthumbs_messages()
+    assert message.id == "restthumbs.E001"
+    assert "'restthumbs.responses.nginx.sendfile'" in message.msg
+
+
+def test_a_missing_django_storages_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "storages", None)  # as if never installed
+    monkeypatch.delitem(sys.modules, "storages.backends.s3", raising=False)
+    monkeypatch.delitem(sys.modules, "storages.backends", raising=False)
+    s3 = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"bucket_name": "b"}}
+    for backend, storages in [
+        ("storages.backends.s3.S3Storage", None),
+        ("media_s3", {"default": {"BACKEND": FS}, "media_s3": s3}),
+    ]:
+        overrides: dict[str, Any] = {"THUMBNAILS_STORAGE_BACKEND": backend}
+        if storages:
+            overrides["STORAGES"] = storages
+        with override_settings(**overrides):
+            (message,) = restthumbs_messages()
+        assert message.id == "restthumbs.E002"
+        assert 'pip install "restthumbs[s3]"' in message.msg
+
+
+# -- W005, E010, W014: the response backend can work as configured ------------------------
+
+
+@pytest.mark.parametrize("backend", ["nginx", "apache"])
+def test_a_sendfile_backend_under_debug_is_w005(backend: str) -> None:
+    """runserver ignores X-Accel-Redirect: every thumbnail would be an empty 200."""
+    path = f"restthumbs.responses.{backend}.sendfile"
+    assert restthumbs_ids(THUMBNAILS_RESPONSE_BACKEND=path, DEBUG=True) == ["restthumbs.W005"]
+    assert restthumbs_ids(THUMBNAILS_RESPONSE_BACKEND=path, DEBUG=False) == []
+
+
+def test_apache_with_a_storage_without_paths_is_e010() -> None:
+    assert restthumbs_ids(
+        THUMBNAILS_RESPONSE_BACKEND="restthumbs.responses.apache.sendfile",
+        THUMBNAILS_STORAGE_BACKEND="django.core.files.storage.InMemoryStorage",
+    ) == ["restthumbs.E010"]
+
+
+def deploy_ids(**overrides: Any) -> list[str]:
+    with override_settings(**overrides):
+        messages = run_checks(include_deployment_checks=True)
+    return sorted(str(m.id) for m in messages if str(m.id).startswith("restthumbs."))
+
+
+def test_redirects_to_media_url_that_does_not_serve_the_thumbnails_are_w014() -> None:
+    redirect = "restthumbs.responses.redirect.sendfile"
+    assert deploy_ids(THUMBNAILS_RESPONSE_BACKEND=redirect) == ["restthumbs.W014"]
+    assert restthumbs_ids(THUMBNAILS_RESPONSE_BACKEND=redirect) == []  # only with --deploy

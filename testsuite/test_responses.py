@@ -115,7 +115,7 @@ def test_nginx_percent_encodes_a_unicode_path(
 @override_settings(THUMBNAILS_RESPONSE_BACKEND=NGINX)
 def test_nginx_errors_carry_no_sendfile_header(client: Any, kitten: str, thumbs_dir: Path) -> None:
     url = thumbnail_url(kitten, "100x100")
-    response = client.get(url[:-6] + "0.jpg")
+    response = client.get(url[:-5] + ("1" if url[-5] == "0" else "0") + ".jpg")
     assert response.status_code == 401
     assert response["Cache-Control"] == "no-store"
     assert not response.has_header("X-Accel-Redirect")

@@ -55,3 +55,11 @@ def write_like_a_worker(path: Path, data: bytes) -> None:
     tmp = path.parent / ".other-worker.part"
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def assert_falls_through(response: object, thumbs_dir: Path) -> None:
+    """Not a thumbnail-shaped path: restthumbs' view never saw it (Django's own 404,
+    without the ``no-store`` every restthumbs answer carries), and nothing was written."""
+    assert response.status_code == 404, response.status_code  # type: ignore[attr-defined]
+    assert not response.has_header("Cache-Control"), response["Cache-Control"]  # type: ignore[attr-defined]
+    assert files_under(thumbs_dir) == []

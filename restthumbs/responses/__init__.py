@@ -13,6 +13,8 @@ an expiring URL).
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
@@ -41,6 +43,11 @@ def _import_backend(path: str) -> ResponseBackend:
         raise ImproperlyConfigured(
             f"THUMBNAILS_RESPONSE_BACKEND={path!r} cannot be imported: {e}"
         ) from e
+    if isinstance(backend, ModuleType):
+        raise ImproperlyConfigured(
+            f"THUMBNAILS_RESPONSE_BACKEND={path!r} names a module, not a backend: "
+            f"name the backend in it, {path + '.sendfile'!r}."
+        )
     if isinstance(backend, ResponseBackend):
         return backend
     if isinstance(backend, type) and issubclass(backend, ResponseBackend):

@@ -34,9 +34,29 @@ def storage_class(backend: str, setting_name: str) -> type[Storage] | None:
     except ImportError as e:
         raise ImproperlyConfigured(
             f"{setting_name}={backend!r} is neither a key of STORAGES nor an importable "
-            f"storage class: {e}"
+            f"storage class: {e}{install_hint(e)}"
         ) from e
     return cls  # type: ignore[no-any-return]
+
+
+#: Packages a storage class commonly needs, and what installs them.
+INSTALL_HINTS = {
+    "storages": 'pip install "restthumbs[s3]" (django-storages and boto3)',
+    "boto3": 'pip install "restthumbs[s3]" (django-storages and boto3)',
+    "botocore": 'pip install "restthumbs[s3]" (django-storages and boto3)',
+}
+
+
+def install_hint(error: ImportError) -> str:
+    """``". Install it: ..."`` when ``error`` is a missing package we know, else ``""``."""
+    missing = (getattr(error, "name", None) or "").partition(".")[0]
+    hint = INSTALL_HINTS.get(missing)
+    return f". Install it: {hint}" if hint else ""
+
+
+def alias_backend(alias: str) -> str:
+    """The ``BACKEND`` class path of the ``STORAGES`` alias ``alias``."""
+    return str(app_settings.STORAGES[alias].get("BACKEND", ""))
 
 
 def is_filesystem_class(backend: str, setting_name: str) -> bool:

@@ -1,8 +1,4 @@
-"""System checks for restthumbs' settings (``manage.py check``).
-
-Misconfiguration is reported here, with a stable id and a hint, rather than
-as a crash at the first request.
-"""
+"""Checks of restthumbs' settings: types, ranges, storages, caches, keys."""
 
 from __future__ import annotations
 
@@ -11,11 +7,19 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
-from .conf import app_settings
-from .exceptions import InvalidSpec
-from .spec import parse_size
-from .storage.resolver import SOURCE_SETTING, THUMBNAIL_SETTING, is_filesystem_class, storage_class
+from ..conf import app_settings
+from ..exceptions import InvalidSpec
+from ..spec import parse_size
+from ..storage.resolver import (
+    SOURCE_SETTING,
+    THUMBNAIL_SETTING,
+    alias_backend,
+    install_hint,
+    is_filesystem_class,
+    storage_class,
+)
 
 
 def _is_positive_number(value: Any) -> bool:
@@ -28,7 +32,7 @@ def _is_positive_int(value: Any) -> bool:
 
 @register()
 def check_response_backend(**kwargs: Any) -> list[CheckMessage]:
-    from .responses import get_backend
+    from ..responses import get_backend
 
     try:
         get_backend()
@@ -49,13 +53,22 @@ def _storage_errors(setting: str, backend: Any) -> list[CheckMessage]:
             Error(f"{setting} must be a STORAGES key or a dotted class path.", id="restthumbs.E002")
         ]
     try:
-        storage_class(backend, setting)
+        if storage_class(backend, setting) is None:  # a STORAGES alias: its BACKEND must import
+            import_string(alias_backend(backend))
     except ImproperlyConfigured as e:
         return [
             Error(
                 str(e),
                 hint="Name a key of settings.STORAGES or a storage class such as "
                 "'django.core.files.storage.FileSystemStorage'.",
+                id="restthumbs.E002",
+            )
+        ]
+    except ImportError as e:
+        return [
+            Error(
+                f"{setting}={backend!r} names the STORAGES alias whose BACKEND "
+                f"{alias_backend(backend)!r} cannot be imported: {e}{install_hint(e)}",
                 id="restthumbs.E002",
             )
         ]

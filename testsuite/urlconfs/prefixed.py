@@ -1,0 +1,5 @@
+"""restthumbs mounted under ``thumbs/``."""
+
+from django.urls import include, path
+
+urlpatterns = [path("thumbs/", include("restthumbs.urls"))]
