@@ -1,3 +1,5 @@
+"""The app configuration: system checks registered, the log shown in development."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,3 +10,6 @@ class RestThumbsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .log import show_in_development
+
+        show_in_development()

@@ -108,3 +108,30 @@ class JSONFormatter(logging.Formatter):
             return super().formatTime(record, datefmt or self.datefmt)
         moment = datetime.fromtimestamp(record.created, tz=timezone.utc)
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def show_in_development() -> None:
+    """Under ``DEBUG``, with nothing configured for it, print restthumbs' log on stderr.
+
+    Django's default logging shows its own ``django`` logger under ``DEBUG``
+    (runserver's request lines) but nothing of other apps below ``WARNING``, so a
+    new project would never see why restthumbs refused a URL. This adds what
+    Django adds for itself: a console handler that only speaks under ``DEBUG``.
+    It does nothing when the project configures logging for restthumbs or for
+    the root logger: then the project decides.
+    """
+    from django.utils.log import RequireDebugTrue
+
+    from .conf import app_settings
+
+    configured = (app_settings.raw("LOGGING") or {}).get("loggers", {})
+    if not app_settings.PROJECT_DEBUG or "restthumbs" in configured or logger.handlers:
+        return
+    if logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.addFilter(RequireDebugTrue())
+    handler.setFormatter(logging.Formatter("restthumbs: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -707,3 +707,36 @@ def test_formatter_is_built_by_logging_dictconfig(config: dict[str, str]) -> Non
     formatter = logging.config.DictConfigurator({}).configure_formatter(dict(config))
     assert isinstance(formatter, JSONFormatter)
     assert json.loads(formatter.format(make_record()))["message"] == "Boom x"
+
+
+# -- the log under runserver's default logging (issue 14) -------------------------------
+
+DEVELOPMENT = """
+import django
+from django.conf import settings
+settings.configure(
+    DEBUG={debug}, SECRET_KEY="k", ALLOWED_HOSTS=["*"], INSTALLED_APPS=["restthumbs"],
+    ROOT_URLCONF="restthumbs.standalone.urls", MEDIA_ROOT={media!r},
+    THUMBNAILS_STORAGE_ROOT={thumbs!r},
+)
+django.setup()
+from django.test import Client
+print(Client().get("/a.jpg/0x0/crop/.jpg").status_code)
+"""
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_refusals_show_under_default_logging_in_development(tmp_path: Path, debug: bool) -> None:
+    """A new project's runserver shows why restthumbs answered 400; production stays quiet."""
+    code = DEVELOPMENT.format(debug=debug, media=str(tmp_path / "m"), thumbs=str(tmp_path / "t"))
+    process = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert process.stdout.strip() == "400"
+    shown = "restthumbs: Refused a.jpg/0x0/crop/.jpg: invalid_spec" in process.stderr
+    assert shown is debug, process.stderr
