@@ -543,7 +543,7 @@ def test_purge_removes_empty_directories_but_never_the_root(
     for path in ["a.jpg", "a.jp", "dir/x.jpg", "dir/100x100", "dir"]:
         run("thumbnails_purge", path)
     assert files_under(thumbs_dir) == []
-    assert os.listdir(thumbs_dir) == []
+    assert os.listdir(thumbs_dir) in ([], [".gitignore"])  # the root restthumbs created
     assert thumbs_dir.is_dir()
 
 

@@ -375,3 +375,32 @@ class _AlwaysStored(FileSystemStorage):
 def test_is_stored_leaves_subclasses_their_own_exists(tmp_path: Path) -> None:
     assert is_stored(_AlwaysStored(location=str(tmp_path)), "never/written.jpg")
     assert not is_stored(FileSystemStorage(location=str(tmp_path)), "never/written.jpg")
+
+
+def test_a_thumbnail_root_restthumbs_creates_is_ignored_by_git(
+    client: Any, write_source: Callable[..., Path], thumbs_dir: Path, tmp_path: Path
+) -> None:
+    """The default root, MEDIA_ROOT/../thumbnails, sits beside manage.py in a new project."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write_source("a.jpg")
+    assert not thumbs_dir.exists()
+    assert client.get(thumbnail_url("a.jpg", "40x40")).status_code == 200
+    assert (thumbs_dir / ".gitignore").read_text().splitlines()[-1] == "*"
+    status = subprocess.run(
+        ["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "thumbnails" not in status and "media/a.jpg" in status
+
+
+def test_an_existing_thumbnail_root_is_left_as_it_is(
+    client: Any, write_source: Callable[..., Path], thumbs_dir: Path
+) -> None:
+    thumbs_dir.mkdir()
+    write_source("a.jpg")
+    assert client.get(thumbnail_url("a.jpg", "40x40")).status_code == 200
+    assert not (thumbs_dir / ".gitignore").exists()

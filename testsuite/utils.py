@@ -13,13 +13,15 @@ from restthumbs.locks import CacheLock, lock_key
 
 
 def files_under(directory: Path) -> list[str]:
-    """Every file below ``directory`` (relative paths), temporary files included."""
+    """Every file below ``directory`` (relative paths), temporary files included, but the
+    ``.gitignore`` restthumbs writes into a thumbnail root it creates."""
     if not directory.exists():
         return []
     return sorted(
-        os.path.relpath(os.path.join(root, f), directory)
+        path
         for root, _, names in os.walk(directory)
         for f in names
+        if (path := os.path.relpath(os.path.join(root, f), directory)) != ".gitignore"
     )
 
 

@@ -2,7 +2,8 @@
 
 A thumbnail is written to a temporary file in its target directory and renamed
 over the final name, which is atomic on POSIX. A stored thumbnail is stat'ed
-and opened at once (``open`` + ``fstat``).
+and opened at once (``open`` + ``fstat``). A root restthumbs creates gets a
+``.gitignore``, so thumbnails are never committed by accident.
 """
 
 from __future__ import annotations
@@ -13,6 +14,21 @@ import tempfile
 from django.core.files.storage import FileSystemStorage
 
 from .base import StorageAdapter, StoredFile
+
+#: Written into a thumbnail root restthumbs creates. The default root,
+#: MEDIA_ROOT/../thumbnails, is often inside a project's repository, beside
+#: manage.py: thumbnails are generated files, never to be committed.
+GITIGNORE = "# Created by restthumbs: thumbnails are generated, never committed.\n*\n"
+
+
+def create_root(location: str) -> None:
+    """Create the thumbnail root, with a ``.gitignore`` that ignores everything in it."""
+    os.makedirs(location, exist_ok=True)
+    try:
+        with open(os.path.join(location, ".gitignore"), "x") as f:
+            f.write(GITIGNORE)
+    except FileExistsError:
+        pass  # another worker created the root at the same moment
 
 
 class LocalAdapter(StorageAdapter):
@@ -49,6 +65,9 @@ class LocalAdapter(StorageAdapter):
     def save(self, name: str, data: bytes, content_type: str) -> None:
         path = self.storage.path(name)
         directory = os.path.dirname(path)
+        root = self.storage.path("")
+        if not os.path.isdir(root):
+            create_root(root)
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
         try:
