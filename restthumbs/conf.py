@@ -200,6 +200,11 @@ class AppSettings:
         return self.PROJECT_DEBUG if value is None else bool(value)
 
     @property
+    def PLACEHOLDER(self) -> bool:
+        """Answer a missing source with a grey placeholder (never stored, never cached)."""
+        return bool(self._get("THUMBNAILS_PLACEHOLDER", False))
+
+    @property
     def METRICS(self) -> bool:
         """Record Prometheus metrics (needs ``prometheus-client``)."""
         return bool(self._get("THUMBNAILS_METRICS", False))

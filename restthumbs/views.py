@@ -19,6 +19,7 @@ from . import caching, log, metrics
 from . import exceptions as exc
 from .conf import app_settings
 from .ensure import Result, render_missing
+from .placeholder import placeholder_response
 from .policy import enforce
 from .responses import get_backend
 from .signing import verify
@@ -70,6 +71,9 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
         enforce(spec)
         response, result = _respond(request, spec, secret)
     except exc.ThumbnailError as error:
+        if isinstance(error, exc.SourceNotFound) and spec is not None and app_settings.PLACEHOLDER:
+            logger.info("Placeholder for %s: its source is missing", path)
+            return placeholder_response(spec, app_settings.quality_for(spec.format))
         status = status_for(error)
         _refused(path, spec, error.reason, status, error.log_message, start)
         response = error_response(status, error.message)
