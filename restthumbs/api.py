@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 from .conf import app_settings
+from .exceptions import ThumbnailError
 from .policy import enforce
 from .signing import sign
 from .spec import ThumbnailSpec, build_spec
@@ -31,6 +33,11 @@ class Thumbnail:
         return f"<Thumbnail {self.url!r}>"
 
 
+EMPTY = Thumbnail(None, "", "")
+
+logger = logging.getLogger("restthumbs")
+
+
 def source_name(source: Any) -> str:
     """The source path of a ``FieldFile``/``File`` (its ``.name``) or a string."""
     if source is None:
@@ -53,6 +60,29 @@ def thumbnail(source: Any, size: str, method: str = "crop", ext: str = ".jpg") -
     secret = sign(spec)
     name = spec.name(secret)
     return Thumbnail(spec, name, app_settings.PROXY_BASE_URL + quote(name, safe="/"))
+
+
+def thumbnail_or_empty(source: Any, size: Any, method: Any, ext: Any) -> Thumbnail:
+    """:func:`thumbnail` for pages (the tags, the admin): a bad argument gives an empty
+    :class:`Thumbnail` and a logged warning, unless ``THUMBNAILS_DEBUG`` is on (by
+    default: under ``DEBUG``), when it raises. A page never fails because of a thumbnail.
+    """
+    try:
+        return thumbnail(source, size, method, ext)
+    except ThumbnailError as e:
+        if app_settings.DEBUG:
+            raise
+        logger.warning(
+            "A thumbnail of %r %r %r %r gave an empty URL: %s "
+            "(THUMBNAILS_DEBUG = True raises instead).",
+            source_name(source),
+            size,
+            method,
+            ext,
+            e.message,
+            extra={"reason": "tag_argument"},
+        )
+        return EMPTY
 
 
 def thumbnail_url(source: Any, size: str, method: str = "crop", ext: str = ".jpg") -> str:

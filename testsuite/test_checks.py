@@ -344,7 +344,16 @@ def test_truncated_images_accepted_by_pillow_is_w004(monkeypatch: pytest.MonkeyP
 # -- issue 14: messages a new user can act on ------------------------------------------
 
 
-def test_a_backend_module_without_sendfile_says_which_name_to_use() -> None:
+def test_a_backend_module_without_sendfile_says_which_name_to_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    import restthumbs.responses
+
+    # As in a fresh process, where nothing has imported the backend module yet.
+    monkeypatch.delitem(sys.modules, "restthumbs.responses.nginx", raising=False)
+    monkeypatch.delattr(restthumbs.responses, "nginx", raising=False)
     with override_settings(THUMBNAILS_RESPONSE_BACKEND="restthumbs.responses.nginx"):
         (message,) = restthumbs_messages()
     assert message.id == "restthumbs.E001"

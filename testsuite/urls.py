@@ -1,7 +1,8 @@
+from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
-    # Prefixed first: mounted at the root, restthumbs' pattern would take these paths too.
+    path("admin/", admin.site.urls),
     path("thumbs/", include("restthumbs.urls", namespace="prefixed")),
     path("", include("restthumbs.urls")),
 ]

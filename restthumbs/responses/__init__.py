@@ -13,6 +13,7 @@ an expiring URL).
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 from django.core.exceptions import ImproperlyConfigured
@@ -40,9 +41,11 @@ def _import_backend(path: str) -> ResponseBackend:
     try:
         backend = import_string(path)
     except ImportError as e:
-        raise ImproperlyConfigured(
-            f"THUMBNAILS_RESPONSE_BACKEND={path!r} cannot be imported: {e}"
-        ) from e
+        backend = _module_or_none(path)
+        if backend is None:
+            raise ImproperlyConfigured(
+                f"THUMBNAILS_RESPONSE_BACKEND={path!r} cannot be imported: {e}"
+            ) from e
     if isinstance(backend, ModuleType):
         raise ImproperlyConfigured(
             f"THUMBNAILS_RESPONSE_BACKEND={path!r} names a module, not a backend: "
@@ -55,3 +58,11 @@ def _import_backend(path: str) -> ResponseBackend:
     if not callable(backend):
         raise ImproperlyConfigured(f"THUMBNAILS_RESPONSE_BACKEND={path!r} is not callable.")
     return FunctionBackend(backend)
+
+
+def _module_or_none(path: str) -> ModuleType | None:
+    """The module ``path`` names, if it is one (``import_string`` only finds attributes)."""
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        return None

@@ -16,20 +16,15 @@ of a thumbnail: the tag gives an empty URL and logs a warning.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from django import template
 from django.template.base import FilterExpression, Parser, Token
 from django.template.context import Context
 from django.utils.html import conditional_escape
 
-from ..api import Thumbnail, thumbnail
+from ..api import thumbnail_or_empty
 from ..conf import app_settings
-from ..exceptions import InvalidSpec, ThumbnailError
+from ..exceptions import InvalidSpec
 from ..spec import normalize_ext, parse_size, validate_method
-
-logger = logging.getLogger("restthumbs")
 
 register = template.Library()
 
@@ -37,8 +32,6 @@ USAGE = (
     "Usage: {% thumbnail source size method ext [as var] %}, for example "
     '{% thumbnail image "100x100" "crop" ".jpg" as thumb %}.'
 )
-
-EMPTY = Thumbnail(None, "", "")
 
 
 class ThumbnailNode(template.Node):
@@ -48,31 +41,11 @@ class ThumbnailNode(template.Node):
 
     def render(self, context: Context) -> str:
         values = [arg.resolve(context) for arg in self.args]
-        thumb = signed(*values)
+        thumb = thumbnail_or_empty(*values)
         if self.target is not None:
             context[self.target] = thumb
             return ""
         return str(conditional_escape(thumb.url)) if context.autoescape else thumb.url
-
-
-def signed(source: Any, size: Any, method: Any, ext: Any) -> Thumbnail:
-    """:func:`~restthumbs.api.thumbnail`, or an empty one and a warning (``THUMBNAILS_DEBUG``)."""
-    try:
-        return thumbnail(source, size, method, ext)
-    except ThumbnailError as e:
-        if app_settings.DEBUG:
-            raise
-        logger.warning(
-            "{%% thumbnail %%} gave an empty URL for %r %r %r %r: %s "
-            "(THUMBNAILS_DEBUG = True raises instead).",
-            getattr(source, "name", source),
-            size,
-            method,
-            ext,
-            e.message,
-            extra={"reason": "tag_argument"},
-        )
-        return EMPTY
 
 
 def _literal(expression: FilterExpression) -> str | None:

@@ -15,6 +15,7 @@ gunicorn runs ``deploy/gunicorn.conf.py`` and nginx ``deploy/nginx.conf`` or
     nginx.py      the main nginx.conf, the deploy files filled in, one launcher
     moto.py       an S3 endpoint (moto server mode, in a thread)
     http.py       the one HTTP client: raw paths, no proxy, every status a Reply
+    browser.py    headless Chromium through Selenium: images as loaded, screenshots
 
 A missing binary or Python package raises :class:`Missing`; what that means is
 the caller's decision (the test suite: skip, or fail under ``CI=true``).
@@ -22,6 +23,7 @@ the caller's decision (the test suite: skip, or fail under ``CI=true``).
 
 from __future__ import annotations
 
+from .browser import Img, artifacts, chromium, images_of, screenshot
 from .caches import CacheServer, memcached_server, redis_server
 from .gunicorn import Gunicorn, gunicorn_server
 from .http import Connection, Reply, request
@@ -34,14 +36,18 @@ __all__ = [
     "CacheServer",
     "Connection",
     "Gunicorn",
+    "Img",
     "Missing",
     "MotoServer",
     "Nginx",
     "Reply",
     "Server",
+    "artifacts",
+    "chromium",
     "find_binary",
     "free_port",
     "gunicorn_server",
+    "images_of",
     "make_dir",
     "memcached_server",
     "moto_server",
@@ -50,6 +56,7 @@ __all__ = [
     "request",
     "require_module",
     "s3_nginx",
+    "screenshot",
     "shipped_nginx",
     "workspace",
 ]

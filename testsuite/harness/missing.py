@@ -28,7 +28,8 @@ class Missing(Exception):
 def missing_message(what: str) -> str:
     return (
         f"{what} is needed by the integration tests and was not found. Install it "
-        "(Debian: apt-get install nginx-light redis-server memcached) or deselect "
+        "(Debian: apt-get install nginx-light redis-server memcached chromium "
+        "chromium-driver; .ci/run does) or deselect "
         "them with -m 'not integration'."
     )
 
