@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.systems import WORKLOADS, ensure_corpus
 
 
-def _setup_django() -> None:
+def setup_django() -> None:
     import django
     from django.conf import settings
 
@@ -47,10 +47,10 @@ def reference(path: Path, size: str, method: str) -> Image.Image:
     im = decoding.normalize_mode(im)
     plan = geometry.plan(spec, im.width, im.height, upscale=False)
     out = im.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box)
-    return _flatten(out)
+    return flatten(out)
 
 
-def _flatten(im: Image.Image) -> Image.Image:
+def flatten(im: Image.Image) -> Image.Image:
     if im.mode == "RGB":
         return im
     rgba = im.convert("RGBA")
@@ -66,7 +66,7 @@ def restthumbs_output(path: Path, size: str, method: str, ext: str) -> Image.Ima
     spec = build_spec(path.name, size, method, ext)
     with open(path, "rb") as f:
         data = render(f, spec, quality=85)
-    return _flatten(Image.open(io.BytesIO(data)))
+    return flatten(Image.open(io.BytesIO(data)))
 
 
 def scores(a: Image.Image, b: Image.Image) -> tuple[float, float]:
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="skip the 12 MP source")
     args = parser.parse_args(argv)
-    _setup_django()
+    setup_django()
     corpus = ensure_corpus(args.quick)
     worst = 1.0
     jpeg_not_worse = True

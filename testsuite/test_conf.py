@@ -39,7 +39,7 @@ CONTRACT_DEFAULTS: list[tuple[str, Any]] = [
     ("THUMBNAILS_MAX_SOURCE_BYTES", 104_857_600),
     ("THUMBNAILS_ALLOWED_SIZES", None),
     ("THUMBNAILS_CACHE_MAX_AGE", 2_592_000),
-    ("THUMBNAILS_QUALITY", 85),
+    ("THUMBNAILS_QUALITY", {"jpeg": 85, "webp": 80, "avif": 62}),  # docs/settings.md
     ("THUMBNAILS_UPSCALE", False),
     ("THUMBNAILS_SECRET_KEY_FALLBACKS", []),
 ]
@@ -190,7 +190,7 @@ def test_quality_for_with_an_int(format_name: str) -> None:
     with override_settings(THUMBNAILS_QUALITY=70):
         assert app_settings.quality_for(format_name) == 70
     with unset("THUMBNAILS_QUALITY"):
-        assert app_settings.quality_for(format_name) == 85
+        assert app_settings.quality_for(format_name) == PER_FORMAT_DEFAULTS[format_name]
 
 
 @pytest.mark.parametrize(
@@ -279,3 +279,47 @@ def test_a_derived_value_follows_the_settings_holder(settings: Any) -> None:
     assert type(get_backend()).__name__ == "NginxBackend"
     del settings.THUMBNAILS_RESPONSE_BACKEND
     assert type(get_backend()).__name__ == "StreamingBackend"
+
+
+# -- THUMBNAILS_QUALITY: per-format defaults, measured (benchmarks/formats.py) -------------
+
+#: Pillow format name -> the quality it gets when THUMBNAILS_QUALITY is unset.
+PER_FORMAT_DEFAULTS = {"JPEG": 85, "WEBP": 80, "AVIF": 62, "PNG": 85, "GIF": 85}
+
+
+@pytest.mark.parametrize(("format_name", "expected"), PER_FORMAT_DEFAULTS.items())
+def test_unset_quality_is_per_format(format_name: str, expected: int) -> None:
+    with unset("THUMBNAILS_QUALITY"):
+        assert app_settings.quality_for(format_name) == expected
+
+
+def test_the_quality_defaults_differ_by_format() -> None:
+    """WebP and AVIF reach JPEG 85's SSIM at lower qualities, so one number would not do."""
+    with unset("THUMBNAILS_QUALITY"):
+        lossy = {app_settings.quality_for(name) for name in ("JPEG", "WEBP", "AVIF")}
+    assert len(lossy) == 3
+
+
+@pytest.mark.parametrize("value", [1, 62, 85, 100])
+def test_an_int_quality_still_applies_to_every_format(value: int) -> None:
+    with override_settings(THUMBNAILS_QUALITY=value):
+        assert {
+            name: app_settings.quality_for(name) for name in PER_FORMAT_DEFAULTS
+        } == dict.fromkeys(PER_FORMAT_DEFAULTS, value)
+
+
+def test_a_dict_missing_a_format_keeps_that_formats_default() -> None:
+    with override_settings(THUMBNAILS_QUALITY={"jpeg": 90}):
+        assert app_settings.quality_for("JPEG") == 90
+        assert app_settings.quality_for("WEBP") == 80
+        assert app_settings.quality_for("AVIF") == 62
+
+
+def test_the_quality_default_is_a_fresh_dict_each_time() -> None:
+    """Changing the returned default must not change the next render's quality."""
+    with unset("THUMBNAILS_QUALITY"):
+        app_settings.clear()
+        quality = app_settings.QUALITY
+        assert isinstance(quality, dict)
+        quality["avif"] = 1
+        assert app_settings.quality_for("AVIF") == 62

@@ -6,14 +6,21 @@ Each test renders a generated source and decodes the output, as a browser would.
 from __future__ import annotations
 
 import io
+from unittest import mock
 
 import pytest
+from django.test import override_settings
 from PIL import Image
+
+from restthumbs.conf import app_settings
+from restthumbs.engine import AnimationPolicy
+from restthumbs.engine.encoding import ENCODER_OPTIONS, encode
 
 from . import images
 from .engine_helpers import (
     ALL_EXTS,
     BLUE,
+    FORMATS,
     GREEN,
     RED,
     WHITE,
@@ -177,3 +184,56 @@ def test_grey_profile_is_kept_only_where_greyscale_is_stored(ext: str, kept: boo
     data = images.encode(halves(30, 220, "L"), "JPEG", icc_profile=profile)
     out = render_image(data, "40x40", "scale", ext)
     assert (out.info.get("icc_profile") == profile) is kept
+
+
+# -- encoder parameters and per-format qualities (benchmarks/formats.py) -------------------
+
+
+@pytest.mark.parametrize("format_name", ["JPEG", "WEBP", pytest.param("AVIF", marks=needs_avif)])
+def test_encode_uses_the_format_encoder_options(format_name: str) -> None:
+    """encode() writes what Pillow writes with ENCODER_OPTIONS and the quality, no more."""
+    im = images.photo((320, 240))
+    expected = images.encode(im, format_name, quality=70, **ENCODER_OPTIONS[format_name])
+    assert encode(im.copy(), format_name, 70, None) == expected
+
+
+def test_encoder_options_are_the_measured_ones() -> None:
+    """AVIF at Pillow's default speed (6) took ~270 ms for an 800 px thumbnail; 9, ~30 ms."""
+    assert ENCODER_OPTIONS["AVIF"] == {"speed": 9}
+    assert ENCODER_OPTIONS["WEBP"] == {"method": 4}
+
+
+@needs_avif
+def test_render_avif_quality_follows_argument(photo_jpeg: bytes) -> None:
+    low = render_bytes(photo_jpeg, "300x", "scale", "avif", quality=30)
+    high = render_bytes(photo_jpeg, "300x", "scale", "avif", quality=90)
+    assert len(low) < len(high)
+
+
+@pytest.mark.parametrize("ext", ["webp", ext_param("avif")])
+def test_default_qualities_are_per_format_and_undercut_jpeg(photo_jpeg: bytes, ext: str) -> None:
+    """With THUMBNAILS_QUALITY unset (the test settings), WebP and AVIF get their own
+    quality, lower than JPEG's, and make smaller files than JPEG at its default."""
+    jpeg_quality = app_settings.quality_for("JPEG")
+    quality = app_settings.quality_for(FORMATS[ext])
+    assert quality < jpeg_quality == 85
+    jpeg = render_bytes(photo_jpeg, "300x", "scale", "jpg", quality=jpeg_quality)
+    assert len(render_bytes(photo_jpeg, "300x", "scale", ext, quality=quality)) < len(jpeg)
+
+
+@pytest.mark.parametrize("ext", ["jpg", "webp", ext_param("avif")])
+def test_an_int_quality_setting_is_every_formats_quality(ext: str) -> None:
+    with override_settings(THUMBNAILS_QUALITY=40):
+        assert app_settings.quality_for(FORMATS[ext]) == 40
+
+
+def test_animated_webp_takes_the_still_webp_parameters() -> None:
+    """One table of WebP parameters: a kept animation is encoded with it too."""
+    frames = [images.photo((60, 40), seed=seed) for seed in (1, 90, 180)]
+    data = images.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50)
+    policy = AnimationPolicy(keep=True)
+    lossy = render_bytes(data, "30x20", "scale", "webp", quality=10, animation=policy)
+    with mock.patch.dict(ENCODER_OPTIONS["WEBP"], {"lossless": True}):
+        lossless = render_bytes(data, "30x20", "scale", "webp", quality=10, animation=policy)
+    assert Image.open(io.BytesIO(lossless)).n_frames == Image.open(io.BytesIO(lossy)).n_frames == 3
+    assert len(lossless) > len(lossy)

@@ -17,6 +17,7 @@ from PIL import Image, ImageSequence
 from ..exceptions import BadSourceImage
 from ..spec import ThumbnailSpec
 from . import budget
+from .encoding import ENCODER_OPTIONS
 from .geometry import Plan, check_output_size, plan, smart_box
 from .resampling import resample
 
@@ -122,7 +123,7 @@ def render_animation(
     elif spec.format == "WEBP":
         params["loop"] = 1  # a GIF without a loop extension plays once; WebP says so with 1
     if spec.format == "WEBP":
-        params.update(quality=quality, method=4)
+        params.update(ENCODER_OPTIONS["WEBP"], quality=quality)  # a still WebP's parameters
     else:
         params.update(disposal=2, optimize=False)
     first = frames[0]

@@ -69,17 +69,29 @@ def icc_fits(icc_profile: bytes, mode: str, format_name: str) -> bool:
     return icc_profile[16:20] == (b"GRAY" if grey else b"RGB ")
 
 
+#: Each format's encoder parameters beside the quality (``THUMBNAILS_QUALITY``, whose
+#: per-format defaults are in :mod:`restthumbs.conf`). WebP's ``method`` and AVIF's
+#: ``speed`` trade encoding time for bytes; both were chosen with
+#: ``benchmarks/formats.py`` (docs/performance.md, "Formats"). AVIF's speed 9 is libaom's
+#: fast all-intra mode: speeds 5-8 make 14-61% smaller files for the same SSIM, but took
+#: 5-21x as long (175-737 ms for an 800 px thumbnail), more than a whole JPEG miss path.
+ENCODER_OPTIONS: dict[str, dict[str, object]] = {
+    "JPEG": {"optimize": True, "progressive": True},
+    "WEBP": {"method": 4},
+    "AVIF": {"speed": 9},
+    "PNG": {"compress_level": 6},
+}
+
+#: The formats whose encoder takes a quality.
+LOSSY_FORMATS = ("JPEG", "WEBP", "AVIF")
+
+
 def encode(im: Image.Image, format_name: str, quality: int, icc_profile: bytes | None) -> bytes:
-    params: dict[str, object] = {}
+    params: dict[str, object] = dict(ENCODER_OPTIONS.get(format_name, {}))
+    if format_name in LOSSY_FORMATS:
+        params["quality"] = quality
     if format_name == "JPEG":
         im = flatten(im)
-        params.update(quality=quality, optimize=True, progressive=True)
-    elif format_name == "WEBP":
-        params.update(quality=quality, method=4)
-    elif format_name == "AVIF":
-        params.update(quality=quality)
-    elif format_name == "PNG":
-        params.update(compress_level=6)
     elif format_name == "GIF" and im.mode == "LA":
         im = im.convert("RGBA")  # Pillow's GIF writer turns LA into L, dropping the alpha
     if icc_profile and format_name != "GIF" and icc_fits(icc_profile, im.mode, format_name):
