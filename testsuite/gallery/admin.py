@@ -9,4 +9,4 @@ from .models import Photo
 
 @admin.register(Photo)
 class PhotoAdmin(ThumbnailAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["title", admin_thumbnail("image", "64x64")]
+    list_display = ("title", admin_thumbnail("image", "64x64"))
