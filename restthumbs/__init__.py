@@ -8,8 +8,11 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "thumbnail_url"]
 
 
-def thumbnail_url(source: Any, size: str, method: str = "crop", ext: str = ".jpg") -> str:
+def thumbnail_url(source: Any, size: str, method: str | None = None, ext: str | None = None) -> str:
     """The signed URL of a thumbnail of ``source`` (a ``FieldFile`` or a relative path).
+
+    ``size`` is a size or a preset name; ``method`` and ``ext`` default to the
+    preset's, else to ``"crop"`` and ``".jpg"``.
 
     Does no I/O. See :func:`restthumbs.api.thumbnail`.
     """

@@ -7,21 +7,36 @@ from typing import Any
 from urllib.parse import quote
 
 from .conf import app_settings
+from .dimensions import output_size, stored_source_size
 from .exceptions import ThumbnailError
 from .policy import enforce
+from .presets import resolve
 from .signing import sign
 from .spec import ThumbnailSpec, build_spec
 
 
 class Thumbnail:
-    """What ``{% thumbnail ... as thumb %}`` binds: ``thumb.url``; ``{{ thumb }}`` is the URL."""
+    """What ``{% thumbnail ... as thumb %}`` binds: ``thumb.url``; ``{{ thumb }}`` is the URL.
 
-    __slots__ = ("name", "spec", "url")
+    ``width`` and ``height`` are the thumbnail's pixels where they are certain
+    without I/O (:mod:`restthumbs.dimensions`), else ``None``.
+    """
 
-    def __init__(self, spec: ThumbnailSpec | None, name: str, url: str) -> None:
+    __slots__ = ("height", "name", "spec", "url", "width")
+
+    def __init__(
+        self,
+        spec: ThumbnailSpec | None,
+        name: str,
+        url: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> None:
         self.spec = spec
         self.name = name  # the storage name (decoded); empty for an empty source
         self.url = url
+        self.width = width
+        self.height = height
 
     def __str__(self) -> str:
         return self.url
@@ -46,23 +61,29 @@ def source_name(source: Any) -> str:
     return str(name) if name else ""
 
 
-def thumbnail(source: Any, size: str, method: str = "crop", ext: str = ".jpg") -> Thumbnail:
+def thumbnail(
+    source: Any, size: str, method: str | None = None, ext: str | None = None
+) -> Thumbnail:
     """Return the :class:`Thumbnail` of ``source``; an empty source gives an empty URL.
 
+    ``size`` is a size or the name of a preset (``THUMBNAILS_PRESETS``);
+    ``method`` and ``ext`` left out are the preset's, else ``"crop"`` and ``".jpg"``.
     Raises :class:`~restthumbs.exceptions.InvalidSpec` (a ``ValueError``) for a
     malformed size, method or extension, or a size this server would refuse.
     """
     path = source_name(source)
     if not path:
         return Thumbnail(None, "", "")
-    spec = build_spec(path, str(size), str(method), str(ext))
+    spec = build_spec(path, *resolve(size, method, ext))
     enforce(spec)
     secret = sign(spec)
     name = spec.name(secret)
-    return Thumbnail(spec, name, app_settings.PROXY_BASE_URL + quote(name, safe="/"))
+    width, height = output_size(spec, stored_source_size(source), app_settings.UPSCALE)
+    url = app_settings.PROXY_BASE_URL + quote(name, safe="/")
+    return Thumbnail(spec, name, url, width, height)
 
 
-def thumbnail_or_empty(source: Any, size: Any, method: Any, ext: Any) -> Thumbnail:
+def thumbnail_or_empty(source: Any, size: Any, method: Any = None, ext: Any = None) -> Thumbnail:
     """:func:`thumbnail` for pages (the tags, the admin): a bad argument gives an empty
     :class:`Thumbnail` and a logged warning, unless ``THUMBNAILS_DEBUG`` is on (by
     default: under ``DEBUG``), when it raises. A page never fails because of a thumbnail.
@@ -85,6 +106,6 @@ def thumbnail_or_empty(source: Any, size: Any, method: Any, ext: Any) -> Thumbna
         return EMPTY
 
 
-def thumbnail_url(source: Any, size: str, method: str = "crop", ext: str = ".jpg") -> str:
+def thumbnail_url(source: Any, size: str, method: str | None = None, ext: str | None = None) -> str:
     """The signed URL of a thumbnail (see :func:`thumbnail`)."""
     return thumbnail(source, size, method, ext).url

@@ -169,6 +169,17 @@ class AppSettings:
         return None if value is None else list(value)
 
     @property
+    def PRESETS(self) -> dict[str, dict[str, str]]:
+        """Named specs, ``{"avatar": {"size": "64x64", "method": "smart", "ext": ".webp"}}``
+        (read through :mod:`restthumbs.presets`, which validates them)."""
+        return self._get("THUMBNAILS_PRESETS", {})
+
+    @property
+    def ONLY_PRESETS(self) -> bool:
+        """Refuse any size and method that no preset has (in URLs built and served)."""
+        return bool(self._get("THUMBNAILS_ONLY_PRESETS", False))
+
+    @property
     def CACHE_MAX_AGE(self) -> int:
         return self._get("THUMBNAILS_CACHE_MAX_AGE", 2_592_000)
 

@@ -1,4 +1,4 @@
-"""Real headless Chromium: the demo page and the admin preview, every image loaded.
+"""Real headless Chromium: the demo page, the responsive tags and the admin preview.
 
 Each page is opened in Debian's Chromium through Selenium; every ``<img>`` must
 have finished loading with a decoded width (``naturalWidth > 0``), and a
@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+
+from restthumbs.engine import can_encode
 
 from . import harness, images
 from .gallery.models import Photo
@@ -65,3 +67,39 @@ def test_the_admin_preview_shows_signed_thumbnails(
     preview = [img for img in form if "/kitten.jpg/300x200/scale/" in img.src]
     assert_all_loaded(preview, at_least=1)
     assert (preview[0].natural_width, preview[0].natural_height) == (267, 200)
+
+
+#: Each image of the demo's responsive section as the browser chose it.
+CHOSEN_SCRIPT = """
+return Array.from(document.querySelectorAll('#responsive img')).map(function (img) {
+    return [img.currentSrc, img.complete, img.naturalWidth, img.parentElement.tagName];
+});
+"""
+
+
+def test_the_browser_picks_avif_or_webp_from_the_picture_tag(tmp_path: Path) -> None:
+    """The demo's {% picture %} and {% srcset_image %}, at 1 and 2 device pixels per CSS px."""
+    server = start_server(["--demo", "--secret-key", KEY], tmp_path)
+    try:
+        with harness.chromium() as browser:
+            browser.get(server.origin + "/")
+            found = harness.images_of(browser)
+            at_1x = browser.execute_script(CHOSEN_SCRIPT)
+            harness.screenshot(browser, "responsive-picture")
+            metrics = {"width": 1280, "height": 1000, "deviceScaleFactor": 2, "mobile": False}
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+            browser.get(server.origin + "/")
+            harness.images_of(browser)
+            at_2x = browser.execute_script(CHOSEN_SCRIPT)
+    finally:
+        server.stop()
+    assert_all_loaded(found, at_least=18)
+    best = ".avif" if can_encode("AVIF") else ".webp"
+    for chosen, scale in ((at_1x, 1), (at_2x, 2)):
+        (picture, widths, densities) = chosen
+        assert all(complete and width > 0 for _, complete, width, _ in chosen), chosen
+        assert picture[3] == "PICTURE" and picture[0].endswith(best), picture
+        # sizes="... 240px": the 240w candidate at 1x, the 480w one at 2x.
+        assert f"/{240 * scale}x{150 * scale}/smart/" in picture[0], picture
+        assert f"/{160 * scale}x/scale/" in widths[0] and widths[0].endswith(".webp"), widths
+        assert f"/{120 * scale}x{80 * scale}/crop/" in densities[0], densities

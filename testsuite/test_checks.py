@@ -408,3 +408,74 @@ def test_redirects_to_media_url_that_does_not_serve_the_thumbnails_are_w014() ->
     redirect = "restthumbs.responses.redirect.sendfile"
     assert deploy_ids(THUMBNAILS_RESPONSE_BACKEND=redirect) == ["restthumbs.W014"]
     assert restthumbs_ids(THUMBNAILS_RESPONSE_BACKEND=redirect) == []  # only with --deploy
+
+
+# -- E011 THUMBNAILS_PRESETS, E012 THUMBNAILS_ONLY_PRESETS ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("presets", "count"),
+    [
+        (["avatar"], 1),  # not a dict
+        ("avatar", 1),
+        ({"64x64": {"size": "64x64"}}, 1),  # a name that is a size
+        ({"a b": {"size": "64x64"}}, 1),
+        ({1: {"size": "64x64"}}, 1),
+        ({"avatar": "64x64"}, 1),  # an entry that is not a dict
+        ({"avatar": {}}, 1),  # no size
+        ({"avatar": {"size": "64X64"}}, 1),
+        ({"avatar": {"size": 64}}, 1),
+        ({"avatar": {"size": "64x64", "method": "fit"}}, 1),
+        ({"avatar": {"size": "64x64", "ext": ".bmp"}}, 1),
+        ({"avatar": {"size": "64x64", "format": "webp"}}, 1),  # an unknown key
+        ({"avatar": {"size": "64X64", "method": "fit", "ext": "bmp"}}, 3),
+        ({"avatar": {"size": "64x64"}, "huge": {"size": "5000x5000"}}, 1),  # over MAX_SIZE
+    ],
+)
+def test_e011_malformed_presets(presets: Any, count: int) -> None:
+    with override_settings(THUMBNAILS_PRESETS=presets):
+        messages = restthumbs_messages()
+    assert [m.id for m in messages] == ["restthumbs.E011"] * count
+    assert all("THUMBNAILS_PRESETS" in m.msg and m.hint for m in messages)
+
+
+def test_e011_a_preset_outside_allowed_sizes() -> None:
+    ids = restthumbs_ids(
+        THUMBNAILS_PRESETS={"avatar": {"size": "64x64"}, "card": {"size": "400x300"}},
+        THUMBNAILS_ALLOWED_SIZES=["64x64"],
+    )
+    assert ids == ["restthumbs.E011"]
+
+
+def test_e011_a_preset_in_a_format_this_pillow_cannot_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("restthumbs.policy.can_encode", lambda name: name != "AVIF")
+    with override_settings(THUMBNAILS_PRESETS={"hero": {"size": "800x", "ext": "avif"}}):
+        messages = restthumbs_messages()
+    assert [m.id for m in messages] == ["restthumbs.E011"]
+    assert "cannot write AVIF" in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    "presets",
+    [
+        {},
+        {"avatar": {"size": "64x64", "method": "smart", "ext": ".webp"}},
+        {"card": {"size": "400x300"}, "wide": {"size": "800x", "method": "scale", "ext": "png"}},
+    ],
+)
+def test_e011_accepts_valid_presets(presets: Any) -> None:
+    assert restthumbs_ids(THUMBNAILS_PRESETS=presets) == []
+    assert restthumbs_ids(THUMBNAILS_PRESETS=presets, THUMBNAILS_ONLY_PRESETS=True) == (
+        [] if presets else ["restthumbs.E012"]
+    )
+
+
+def test_e012_only_presets_without_a_valid_preset() -> None:
+    assert restthumbs_ids(THUMBNAILS_ONLY_PRESETS=True) == ["restthumbs.E012"]
+    ids = restthumbs_ids(THUMBNAILS_ONLY_PRESETS=True, THUMBNAILS_PRESETS={"a": {"size": "0x0"}})
+    assert ids == ["restthumbs.E011", "restthumbs.E012"]
+    with override_settings(THUMBNAILS_ONLY_PRESETS=True):
+        (message,) = restthumbs_messages()
+    assert "THUMBNAILS_ONLY_PRESETS" in message.msg and message.hint

@@ -32,6 +32,7 @@ from restthumbs.engine import can_encode
 from restthumbs.exceptions import BadSignature
 from restthumbs.signing import verify
 from restthumbs.spec import parse_name
+from restthumbs.standalone.demo import RESPONSIVE_EXAMPLES
 from restthumbs.standalone.samples import DEMO_DIRNAME, SAMPLES
 
 from . import images
@@ -541,8 +542,9 @@ def test_demo_page_shows_working_thumbnails(demo_server: Server) -> None:
     page = response.text
     assert "local" in page  # the warning that the demo signs any input
     sources = demo_images(page)
-    # The form's result, then every sample in every method and grid size.
-    assert len(sources) == 1 + len(SAMPLES) * 3 * 3
+    # The form's result, the responsive tags' <img>s, then every sample in every method and
+    # grid size.
+    assert len(sources) == 1 + len(RESPONSIVE_EXAMPLES) + len(SAMPLES) * 3 * 3
     for method in ("crop", "scale", "smart"):
         assert any(f"/{method}/" in src for src in sources)
     for src in sources:
@@ -605,8 +607,8 @@ def test_demo_form_with_invalid_input_shows_an_error(
     assert response.status == 400
     assert message in html.unescape(response.text)
     assert 'class="error"' in response.text
-    # No result image: only the grid's thumbnails remain.
-    assert len(demo_images(response.text)) == len(SAMPLES) * 9
+    # No result image: only the responsive tags' and the grid's thumbnails remain.
+    assert len(demo_images(response.text)) == len(RESPONSIVE_EXAMPLES) + len(SAMPLES) * 9
 
 
 def test_demo_form_escapes_its_input(demo_server: Server) -> None:

@@ -53,6 +53,8 @@ EXTRA_DEFAULTS: list[tuple[str, Any]] = [
     ("THUMBNAILS_DEBUG", False),  # follows DEBUG, which is False here
     ("THUMBNAILS_PLACEHOLDER", False),
     ("THUMBNAILS_METRICS", False),
+    ("THUMBNAILS_PRESETS", {}),
+    ("THUMBNAILS_ONLY_PRESETS", False),
 ]
 ALL_DEFAULTS = CONTRACT_DEFAULTS + EXTRA_DEFAULTS
 
@@ -92,6 +94,8 @@ OVERRIDES: list[tuple[str, Any, Any]] = [
     ("THUMBNAILS_DEBUG", True, True),
     ("THUMBNAILS_PLACEHOLDER", True, True),
     ("THUMBNAILS_METRICS", True, True),
+    ("THUMBNAILS_PRESETS", {"avatar": {"size": "64x64"}}, {"avatar": {"size": "64x64"}}),
+    ("THUMBNAILS_ONLY_PRESETS", True, True),
 ]
 
 

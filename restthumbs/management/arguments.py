@@ -31,14 +31,22 @@ def add_source_path(parser: CommandParser) -> None:
     )
 
 
-def add_spec(parser: CommandParser) -> None:
-    """SIZE METHOD EXT, as in a thumbnail URL."""
+def add_spec(parser: CommandParser, preset: bool = False) -> None:
+    """SIZE METHOD EXT, as in a thumbnail URL; with ``preset``, a preset name alone will do."""
+    size_help = _("Thumbnail size: WxH, Wx or xH (e.g. 100x100).")
+    if preset:
+        size_help = _(
+            "Thumbnail size: WxH, Wx or xH (e.g. 100x100), or the name of a preset of "
+            "THUMBNAILS_PRESETS given alone (its method and format apply)."
+        )
+    nargs = "?" if preset else None
+    parser.add_argument("size", metavar="SIZE", help=size_help)
     parser.add_argument(
-        "size", metavar="SIZE", help=_("Thumbnail size: WxH, Wx or xH (e.g. 100x100).")
+        "method", metavar="METHOD", help=_("Resize method: crop, scale or smart."), nargs=nargs
     )
-    parser.add_argument("method", metavar="METHOD", help=_("Resize method: crop, scale or smart."))
     parser.add_argument(
         "ext",
         metavar="EXT",
         help=_("Output format: jpg, jpeg, png, webp, gif or avif (a leading dot is accepted)."),
+        nargs=nargs,
     )

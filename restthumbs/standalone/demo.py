@@ -1,4 +1,4 @@
-"""The demo page of ``restthumbs serve --demo``: a grid of samples and a try-it form.
+"""The demo page of ``restthumbs serve --demo``: a grid of samples, responsive tags, a form.
 
 Every ``<img>`` points at a URL signed by this server and served by the normal
 restthumbs view, so the page shows exactly what a client of the server gets.
@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import render
+from django.template import engines
 from django.utils.translation import gettext as _
 
 from ..api import thumbnail
@@ -25,6 +26,24 @@ from ..storage import source_storage
 #: The sizes of the grid: a square box, a wide banner (where crop and smart
 #: differ most) and a height only (where all three methods agree).
 GRID_SIZES = ("100x100", "240x100", "x150")
+
+#: The responsive tags shown on the first sample: (title, template code). Each is
+#: rendered by the real tag, and its HTML is shown beside the result.
+RESPONSIVE_EXAMPLES = (
+    (
+        "{% picture %}: AVIF, then WebP, then a JPEG <img>",
+        '{% picture source "240x150 480x300 720x450" "smart" '
+        'sizes="(max-width: 600px) 100vw, 240px" alt="Landscape" %}',
+    ),
+    (
+        "{% srcset_image %}: widths",
+        '{% srcset_image source "160x 320x 480x" "scale" ".webp" sizes="160px" alt="Landscape" %}',
+    ),
+    (
+        "{% srcset_image %}: densities",
+        '{% srcset_image source "120x80" "crop" ".webp" densities="1x 2x 3x" alt="Landscape" %}',
+    ),
+)
 
 #: The form's initial values (the source defaults to the first sample).
 DEFAULT_SIZE = "300x200"
@@ -127,6 +146,24 @@ def grid(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def responsive_examples(source: str) -> list[dict[str, str]]:
+    """Each of :data:`RESPONSIVE_EXAMPLES` rendered for ``source``: its code, HTML and result."""
+    examples = []
+    for title, code in RESPONSIVE_EXAMPLES:
+        html = (
+            engines["django"].from_string("{% load restthumbs %}" + code).render({"source": source})
+        )
+        examples.append(
+            {
+                "title": title,
+                "code": code,
+                "html": str.replace(html, "><", ">\n<"),  # a plain str: escaped when shown
+                "rendered": html,
+            }
+        )
+    return examples
+
+
 def demo_page(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
@@ -135,6 +172,7 @@ def demo_page(request: HttpRequest) -> HttpResponse:
     result = try_form(values) if submitted or samples else TryResult()
     context = {
         "samples": grid(samples),
+        "responsive": responsive_examples(samples[0]["path"]) if samples else [],
         "sizes": GRID_SIZES,
         "values": values,
         "result": result,

@@ -1,4 +1,9 @@
-"""``{% thumbnail source size method ext [as var] %}``.
+"""``{% thumbnail source size [method [ext]] [as var] %}``, and the responsive tags.
+
+``size`` is a size or the name of a preset (``THUMBNAILS_PRESETS``); a method
+or extension left out is the preset's, else ``crop`` and ``.jpg``, as in
+:func:`restthumbs.api.thumbnail`. ``{% srcset_image %}`` and ``{% picture %}``
+are registered on this same library by :mod:`restthumbs.responsive.tags`.
 
 Load it as ``{% load thumbnail %}`` or, beside sorl-thumbnail or easy-thumbnails
 (whose libraries are called ``thumbnail`` too), as ``{% load restthumbs %}``.
@@ -24,13 +29,17 @@ from django.utils.html import conditional_escape
 from ..api import thumbnail_or_empty
 from ..conf import app_settings
 from ..exceptions import InvalidSpec
-from ..spec import normalize_ext, parse_size, validate_method
+from ..presets import check_size_or_preset
+from ..responsive import tags as responsive_tags
+from ..spec import normalize_ext, validate_method
 
 register = template.Library()
+responsive_tags.install(register)
 
 USAGE = (
-    "Usage: {% thumbnail source size method ext [as var] %}, for example "
-    '{% thumbnail image "100x100" "crop" ".jpg" as thumb %}.'
+    "Usage: {% thumbnail source size [method [ext]] [as var] %} (size: WxH, Wx, xH or a "
+    'preset name), for example {% thumbnail image "100x100" "crop" ".jpg" as thumb %} '
+    'or {% thumbnail image "avatar" %}.'
 )
 
 
@@ -62,7 +71,7 @@ def do_thumbnail(parser: Parser, token: Token) -> ThumbnailNode:
     if len(bits) >= 3 and bits[-2] == "as":
         target = bits[-1]
         bits = bits[:-2]
-    if len(bits) != 5:
+    if not 3 <= len(bits) <= 5:
         raise template.TemplateSyntaxError(USAGE)
     args = [parser.compile_filter(bit) for bit in bits[1:]]
     if app_settings.DEBUG:  # otherwise the same error is logged when the tag renders
@@ -71,9 +80,8 @@ def do_thumbnail(parser: Parser, token: Token) -> ThumbnailNode:
 
 
 def _check_literals(args: list[FilterExpression]) -> None:
-    for check, expression in zip(
-        (parse_size, validate_method, normalize_ext), args[1:], strict=True
-    ):
+    checks = (check_size_or_preset, validate_method, normalize_ext)
+    for check, expression in zip(checks, args[1:], strict=False):
         value = _literal(expression)
         if value is not None:
             try:

@@ -1,4 +1,4 @@
-"""``thumbnails_warm SIZE METHOD EXT``: render every missing thumbnail of the source storage.
+"""``thumbnails_warm SIZE METHOD EXT`` (or ``PRESET``): render every missing thumbnail.
 
 There is no second copy of the pipeline here: each image goes through the
 same steps as a request (``build_spec``, ``sign``, ``ensure_thumbnail``), so a
@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from restthumbs.ensure import ensure_thumbnail
 from restthumbs.exceptions import ThumbnailError
 from restthumbs.policy import enforce
+from restthumbs.presets import get_preset, is_preset_name
 from restthumbs.signing import sign
 from restthumbs.spec import (
     ThumbnailSpec,
@@ -109,13 +110,14 @@ def ordered_results(
 
 class Command(TranslatedCommand):
     help_text = _lazy(
-        "Render every missing thumbnail of SIZE, METHOD and EXT for the images of the "
-        "source storage (or of --prefix). Stored thumbnails are skipped; a bad image is "
-        "reported and skipped. Ends with a summary: rendered, skipped, failed."
+        "Render every missing thumbnail of SIZE, METHOD and EXT (or of a PRESET of "
+        "THUMBNAILS_PRESETS) for the images of the source storage (or of --prefix). Stored "
+        "thumbnails are skipped; a bad image is reported and skipped. Ends with a summary: "
+        "rendered, skipped, failed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_spec(parser)
+        add_spec(parser, preset=True)
         parser.add_argument(
             "--prefix",
             metavar="DIR",
@@ -136,7 +138,7 @@ class Command(TranslatedCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        size, method, ext = options["size"], options["method"], options["ext"]
+        size, method, ext = resolve_spec(options["size"], options.get("method"), options.get("ext"))
         workers = options["workers"]
         if not isinstance(workers, int) or workers < 1:  # call_command(workers=...) skips argparse
             raise CommandError(_("--workers must be a whole number of at least 1."))
@@ -201,6 +203,23 @@ class Command(TranslatedCommand):
             raise CommandError(
                 _("%(failed)d image(s) could not be thumbnailed.") % {"failed": counts[FAILED]}
             )
+
+
+def resolve_spec(size: str, method: str | None, ext: str | None) -> tuple[str, str, str]:
+    """``SIZE METHOD EXT`` as given, or a preset's: a preset name stands alone."""
+    try:
+        preset = get_preset(size)
+    except ThumbnailError as e:
+        raise CommandError(e.message) from e
+    if preset is not None and method is None and ext is None:
+        return preset.size, preset.method, preset.ext
+    if preset is None and method is not None and ext is not None:
+        return size, method, ext
+    if preset is not None:
+        raise CommandError(_("A preset stands alone: give PRESET, or SIZE METHOD EXT."))
+    if method is None and is_preset_name(size):
+        raise CommandError(_("There is no preset %(name)r in THUMBNAILS_PRESETS.") % {"name": size})
+    raise CommandError(_("Give SIZE METHOD EXT (e.g. 200x200 crop .jpg), or the name of a preset."))
 
 
 def check_spec(size: str, method: str, ext: str) -> None:
