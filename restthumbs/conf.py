@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from .remote.conf import RemoteSettings
+
 DEFAULT_STORAGE_CLASS = "django.core.files.storage.FileSystemStorage"
 DEFAULT_STORAGE_ROOT = "%(MEDIA_ROOT)s/../thumbnails/"
 #: The encoder quality of each lossy format when ``THUMBNAILS_QUALITY`` is unset:
@@ -28,7 +30,7 @@ _MISSING = object()
 _T = TypeVar("_T")
 
 
-class AppSettings:
+class AppSettings(RemoteSettings):
     """Typed, lazy access to restthumbs' settings.
 
     Each ``THUMBNAILS_*`` lookup is remembered until Django's ``setting_changed``

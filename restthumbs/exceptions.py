@@ -127,3 +127,56 @@ class StorageUnavailable(ThumbnailError):
     reason = "storage_unavailable"
     default_message = _("The storage is unavailable; retry shortly.")
     retry_after = 5
+
+
+# -- remote sources (restthumbs.remote): refusals are 4xx, a failing origin 502/504 --
+
+
+class RemoteRefused(ThumbnailError):
+    """The remote address is refused by policy: scheme, allow-list, credentials, shape."""
+
+    reason = "remote_refused"
+    default_message = _("This remote address is not allowed.")
+
+
+class RemoteAddressRefused(RemoteRefused):
+    """The host resolves to (or is) an address the network rules refuse (private, ...)."""
+
+    reason = "remote_address_refused"
+    default_message = _("This remote host is not allowed.")
+
+
+class RemoteTooManyRedirects(RemoteRefused):
+    """The origin redirected more often than ``THUMBNAILS_REMOTE_MAX_REDIRECTS``."""
+
+    reason = "remote_redirects"
+    default_message = _("The remote address redirects too many times.")
+
+
+class RemoteTooLarge(SourceTooLarge):
+    """The remote body is over ``THUMBNAILS_REMOTE_MAX_BYTES`` (stopped while streaming)."""
+
+    reason = "remote_too_large"
+    default_message = _("The remote source is too large.")
+
+
+class RemoteNotAnImage(BadSourceImage):
+    """The remote body is not an image restthumbs decodes, whatever its Content-Type said."""
+
+    reason = "remote_not_image"
+    default_message = _("The remote source is not an image.")
+
+
+class OriginUnavailable(ThumbnailError):
+    """The origin is unreachable or failing (refused connection, TLS error, 5xx, ...)."""
+
+    reason = "origin_unavailable"
+    default_message = _("The remote origin is unavailable; retry later.")
+    retry_after = 30
+
+
+class OriginTimeout(OriginUnavailable):
+    """The origin did not answer within its time limit."""
+
+    reason = "origin_timeout"
+    default_message = _("The remote origin is too slow; retry later.")

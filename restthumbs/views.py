@@ -39,6 +39,14 @@ STATUS_BY_ERROR: dict[type[exc.ThumbnailError], int] = {
     exc.ThumbnailBusy: 503,
     exc.StorageWriteError: 503,
     exc.StorageUnavailable: 503,
+    # Remote sources (docs/remote.md): refused by policy 4xx, a failing origin 502/504.
+    exc.RemoteRefused: 403,
+    exc.RemoteAddressRefused: 403,
+    exc.RemoteTooManyRedirects: 403,
+    exc.RemoteTooLarge: 422,
+    exc.RemoteNotAnImage: 422,
+    exc.OriginUnavailable: 502,
+    exc.OriginTimeout: 504,
 }
 
 

@@ -55,6 +55,19 @@ EXTRA_DEFAULTS: list[tuple[str, Any]] = [
     ("THUMBNAILS_METRICS", False),
     ("THUMBNAILS_PRESETS", {}),
     ("THUMBNAILS_ONLY_PRESETS", False),
+    # Remote sources (docs/remote.md), from restthumbs.remote.conf
+    ("THUMBNAILS_SOURCES", {}),
+    ("THUMBNAILS_REMOTE_ALLOWED_URLS", []),
+    ("THUMBNAILS_REMOTE_ALLOWED_NETWORKS", []),
+    ("THUMBNAILS_REMOTE_DENIED_NETWORKS", []),
+    ("THUMBNAILS_REMOTE_HOSTS", {}),
+    ("THUMBNAILS_REMOTE_CONNECT_TIMEOUT", 5),
+    ("THUMBNAILS_REMOTE_TIMEOUT", 20),
+    ("THUMBNAILS_REMOTE_MAX_BYTES", 20_971_520),
+    ("THUMBNAILS_REMOTE_MAX_REDIRECTS", 5),
+    ("THUMBNAILS_REMOTE_TTL", 604_800),
+    ("THUMBNAILS_REMOTE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+    ("THUMBNAILS_REMOTE_ROOT", "/srv/site/remote-sources"),  # '%(MEDIA_ROOT)s/../remote-sources/'
 ]
 ALL_DEFAULTS = CONTRACT_DEFAULTS + EXTRA_DEFAULTS
 
@@ -96,6 +109,18 @@ OVERRIDES: list[tuple[str, Any, Any]] = [
     ("THUMBNAILS_METRICS", True, True),
     ("THUMBNAILS_PRESETS", {"avatar": {"size": "64x64"}}, {"avatar": {"size": "64x64"}}),
     ("THUMBNAILS_ONLY_PRESETS", True, True),
+    ("THUMBNAILS_SOURCES", {"remote": "x.Remote"}, {"remote": "x.Remote"}),
+    ("THUMBNAILS_REMOTE_ALLOWED_URLS", ("https://a.example/",), ["https://a.example/"]),
+    ("THUMBNAILS_REMOTE_ALLOWED_NETWORKS", ("10.1.2.3/32",), ["10.1.2.3/32"]),
+    ("THUMBNAILS_REMOTE_DENIED_NETWORKS", ["8.8.8.8/32"], ["8.8.8.8/32"]),
+    ("THUMBNAILS_REMOTE_HOSTS", {"a.test": ["10.1.2.3"]}, {"a.test": ["10.1.2.3"]}),
+    ("THUMBNAILS_REMOTE_CONNECT_TIMEOUT", 1.5, 1.5),
+    ("THUMBNAILS_REMOTE_TIMEOUT", 3, 3),
+    ("THUMBNAILS_REMOTE_MAX_BYTES", 1024, 1024),
+    ("THUMBNAILS_REMOTE_MAX_REDIRECTS", 0, 0),
+    ("THUMBNAILS_REMOTE_TTL", 60, 60),
+    ("THUMBNAILS_REMOTE_STORAGE_BACKEND", "originals", "originals"),
+    ("THUMBNAILS_REMOTE_ROOT", "/var/cache/originals/", "/var/cache/originals"),
 ]
 
 
@@ -127,7 +152,8 @@ def test_the_table_lists_every_setting_of_app_settings() -> None:
     """A setting added to conf.py must be in the contract's table or the extras (and here)."""
     properties = {
         name
-        for name, value in vars(AppSettings).items()
+        for cls in AppSettings.__mro__  # the remote sources' mixin included
+        for name, value in vars(cls).items()
         if isinstance(value, property) and name not in AppSettings.PROJECT_SETTINGS
     }
     assert {f"THUMBNAILS_{name}" for name in properties} == {name for name, _ in ALL_DEFAULTS}

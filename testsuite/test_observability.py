@@ -577,6 +577,8 @@ def test_known_reasons_are_every_reason_the_view_gives() -> None:
         "malformed_url", "invalid_spec", "size_not_allowed", "invalid_path", "bad_signature",
         "source_missing", "bad_image", "source_too_large", "busy", "storage_write",
         "storage_unavailable", "output_too_large",
+        "remote_refused", "remote_address_refused", "remote_redirects", "remote_too_large",
+        "remote_not_image", "origin_unavailable", "origin_timeout",
         "method_not_allowed", "internal_error",
     }  # fmt: skip
 

@@ -20,6 +20,7 @@ from django.core.files.storage import InMemoryStorage, Storage
 from .base import StorageAdapter, StoredFile, names_nothing
 from .local import LocalAdapter
 from .resolver import resolve_storage, source_storage, storage_class, thumbnail_storage
+from .routing import RoutingAdapter, RoutingStorage
 from .s3 import S3Adapter, is_s3
 
 __all__ = [
@@ -56,6 +57,8 @@ def adapter(storage: Storage) -> StorageAdapter:
 
 
 def _choose(storage: Storage) -> StorageAdapter:
+    if isinstance(storage, RoutingStorage):
+        return RoutingAdapter(storage)
     if is_s3(storage):
         return S3Adapter(storage)
     if isinstance(storage, InMemoryStorage):

@@ -17,6 +17,7 @@ from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.module_loading import import_string
 
 from ..conf import app_settings
+from .routing import with_sources
 
 SOURCE_SETTING = "THUMBNAILS_SOURCE_STORAGE_BACKEND"
 THUMBNAIL_SETTING = "THUMBNAILS_STORAGE_BACKEND"
@@ -78,10 +79,14 @@ def resolve_storage(backend: str, root: str, setting_name: str) -> Storage:
 
 
 def source_storage() -> Storage:
+    """The source storage; with ``THUMBNAILS_SOURCES``, a router over it and those (.routing)."""
     return app_settings.derived(
         "source_storage",
-        lambda: resolve_storage(
-            app_settings.SOURCE_STORAGE_BACKEND, app_settings.SOURCE_ROOT, SOURCE_SETTING
+        lambda: with_sources(
+            resolve_storage(
+                app_settings.SOURCE_STORAGE_BACKEND, app_settings.SOURCE_ROOT, SOURCE_SETTING
+            ),
+            app_settings.SOURCES,
         ),
     )
 
