@@ -176,7 +176,15 @@ class OriginUnavailable(ThumbnailError):
 
 
 class OriginTimeout(OriginUnavailable):
-    """The origin did not answer within its time limit."""
+    """The origin (or the page, in a browser) did not answer within its time limit."""
 
     reason = "origin_timeout"
     default_message = _("The remote origin is too slow; retry later.")
+
+
+class BrowserUnavailable(ThumbnailError):
+    """The headless browser that renders web pages could not be started."""
+
+    reason = "browser_unavailable"
+    default_message = _("Web page thumbnails are unavailable; retry later.")
+    retry_after = 30

@@ -47,6 +47,7 @@ STATUS_BY_ERROR: dict[type[exc.ThumbnailError], int] = {
     exc.RemoteNotAnImage: 422,
     exc.OriginUnavailable: 502,
     exc.OriginTimeout: 504,
+    exc.BrowserUnavailable: 503,
 }
 
 

@@ -26,15 +26,17 @@ from restthumbs.remote.naming import to_source_path
 from . import images
 
 IMAGE_STORAGE = "restthumbs.remote.storage.RemoteImageStorage"
-SOURCES = {"remote": IMAGE_STORAGE}
+SITE_STORAGE = "restthumbs.remote.storage.WebsiteStorage"
+SOURCES = {"remote": IMAGE_STORAGE, "site": SITE_STORAGE}
 ALLOWED = ["127.0.0.1/32"]
 
 
 def remote_settings(allowed_urls: list[str], **extra: Any) -> override_settings:
-    """Remote images on, the test network allowed, ``allowed_urls`` their prefixes."""
+    """Remote sources on, the test network allowed, ``allowed_urls`` for images and pages."""
     values: dict[str, Any] = {
         "THUMBNAILS_SOURCES": SOURCES,
         "THUMBNAILS_REMOTE_ALLOWED_URLS": allowed_urls,
+        "THUMBNAILS_SITE_ALLOWED_URLS": allowed_urls,
         "THUMBNAILS_REMOTE_ALLOWED_NETWORKS": ALLOWED,
     }
     values.update(extra)

@@ -8,11 +8,12 @@ import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
-from .remote_support import IMAGE_STORAGE
+from .remote_support import IMAGE_STORAGE, SITE_STORAGE
 
 MOUNTED = {
-    "THUMBNAILS_SOURCES": {"remote": IMAGE_STORAGE},
+    "THUMBNAILS_SOURCES": {"remote": IMAGE_STORAGE, "site": SITE_STORAGE},
     "THUMBNAILS_REMOTE_ALLOWED_URLS": ["https://images.example.com/"],
+    "THUMBNAILS_SITE_ALLOWED_URLS": ["https://"],
     "THUMBNAILS_LOCK_TIMEOUT": 30,
 }
 
@@ -70,8 +71,10 @@ def test_e022_networks_and_hosts_that_do_not_parse(settings: dict[str, Any]) -> 
     [
         {"THUMBNAILS_REMOTE_TIMEOUT": 0},
         {"THUMBNAILS_REMOTE_MAX_BYTES": -1},
-        {"THUMBNAILS_REMOTE_TTL": "2"},
+        {"THUMBNAILS_SITE_MAX_PAGES": "2"},
         {"THUMBNAILS_REMOTE_MAX_REDIRECTS": -1},
+        {"THUMBNAILS_SITE_VIEWPORT": "1280"},
+        {"THUMBNAILS_SITE_VIEWPORT": "9000x800"},
     ],
 )
 def test_e023_limits(settings: dict[str, Any]) -> None:
@@ -82,6 +85,10 @@ def test_e024_a_remote_storage_that_cannot_be_built() -> None:
     assert ids(**MOUNTED, THUMBNAILS_REMOTE_STORAGE_BACKEND="no.such.Storage") == [
         "restthumbs.E024"
     ]
+
+
+def test_e025_pages_without_a_browser() -> None:
+    assert ids(**MOUNTED, THUMBNAILS_SITE_BROWSER="/nonexistent/chromium") == ["restthumbs.E025"]
 
 
 def test_w020_an_empty_allow_list_refuses_everything() -> None:

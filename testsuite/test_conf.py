@@ -58,6 +58,7 @@ EXTRA_DEFAULTS: list[tuple[str, Any]] = [
     # Remote sources (docs/remote.md), from restthumbs.remote.conf
     ("THUMBNAILS_SOURCES", {}),
     ("THUMBNAILS_REMOTE_ALLOWED_URLS", []),
+    ("THUMBNAILS_SITE_ALLOWED_URLS", []),
     ("THUMBNAILS_REMOTE_ALLOWED_NETWORKS", []),
     ("THUMBNAILS_REMOTE_DENIED_NETWORKS", []),
     ("THUMBNAILS_REMOTE_HOSTS", {}),
@@ -68,6 +69,11 @@ EXTRA_DEFAULTS: list[tuple[str, Any]] = [
     ("THUMBNAILS_REMOTE_TTL", 604_800),
     ("THUMBNAILS_REMOTE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
     ("THUMBNAILS_REMOTE_ROOT", "/srv/site/remote-sources"),  # '%(MEDIA_ROOT)s/../remote-sources/'
+    ("THUMBNAILS_SITE_VIEWPORT", "1280x800"),
+    ("THUMBNAILS_SITE_TIMEOUT", 20),
+    ("THUMBNAILS_SITE_MAX_PAGES", 2),
+    ("THUMBNAILS_SITE_TTL", 86_400),
+    ("THUMBNAILS_SITE_BROWSER", None),
 ]
 ALL_DEFAULTS = CONTRACT_DEFAULTS + EXTRA_DEFAULTS
 
@@ -111,6 +117,7 @@ OVERRIDES: list[tuple[str, Any, Any]] = [
     ("THUMBNAILS_ONLY_PRESETS", True, True),
     ("THUMBNAILS_SOURCES", {"remote": "x.Remote"}, {"remote": "x.Remote"}),
     ("THUMBNAILS_REMOTE_ALLOWED_URLS", ("https://a.example/",), ["https://a.example/"]),
+    ("THUMBNAILS_SITE_ALLOWED_URLS", ["https://"], ["https://"]),
     ("THUMBNAILS_REMOTE_ALLOWED_NETWORKS", ("10.1.2.3/32",), ["10.1.2.3/32"]),
     ("THUMBNAILS_REMOTE_DENIED_NETWORKS", ["8.8.8.8/32"], ["8.8.8.8/32"]),
     ("THUMBNAILS_REMOTE_HOSTS", {"a.test": ["10.1.2.3"]}, {"a.test": ["10.1.2.3"]}),
@@ -121,6 +128,11 @@ OVERRIDES: list[tuple[str, Any, Any]] = [
     ("THUMBNAILS_REMOTE_TTL", 60, 60),
     ("THUMBNAILS_REMOTE_STORAGE_BACKEND", "originals", "originals"),
     ("THUMBNAILS_REMOTE_ROOT", "/var/cache/originals/", "/var/cache/originals"),
+    ("THUMBNAILS_SITE_VIEWPORT", "1024x768", "1024x768"),
+    ("THUMBNAILS_SITE_TIMEOUT", 5, 5),
+    ("THUMBNAILS_SITE_MAX_PAGES", 1, 1),
+    ("THUMBNAILS_SITE_TTL", 3600, 3600),
+    ("THUMBNAILS_SITE_BROWSER", "/opt/chromium/chrome", "/opt/chromium/chrome"),
 ]
 
 

@@ -578,7 +578,7 @@ def test_known_reasons_are_every_reason_the_view_gives() -> None:
         "source_missing", "bad_image", "source_too_large", "busy", "storage_write",
         "storage_unavailable", "output_too_large",
         "remote_refused", "remote_address_refused", "remote_redirects", "remote_too_large",
-        "remote_not_image", "origin_unavailable", "origin_timeout",
+        "remote_not_image", "origin_unavailable", "origin_timeout", "browser_unavailable",
         "method_not_allowed", "internal_error",
     }  # fmt: skip
 

@@ -58,7 +58,7 @@ def test_without_sources_the_source_storage_is_the_default_one() -> None:
         storage = source_storage()
         assert isinstance(storage, RoutingStorage)
         assert isinstance(storage.routes["remote"], RemoteImageStorage)
-        assert set(storage.routes) == {"remote"}
+        assert set(storage.routes) == {"remote", "site"}
 
 
 def test_a_storages_alias_can_be_mounted(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
-"""Checks of the remote sources' settings (docs/remote.md): mounts, rules, limits.
+"""Checks of the remote sources' settings (docs/remote.md): mounts, rules, limits, browser.
 
-Ids ``restthumbs.E020``-``E024``, ``W020`` and ``W021``, listed in docs/settings.md.
+Ids ``restthumbs.E020``-``E025``, ``W020`` and ``W021``, listed in docs/settings.md.
 Nothing is checked while ``THUMBNAILS_SOURCES`` mounts no remote storage, except
 the shape of ``THUMBNAILS_SOURCES`` itself.
 """
@@ -14,9 +14,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ..conf import app_settings
+from ..exceptions import InvalidSpec, ThumbnailError
+from ..spec import parse_size
 from ..storage.resolver import alias_backend, install_hint, storage_class
 
 IMAGES = "restthumbs.remote.storage.RemoteImageStorage"
+SITES = "restthumbs.remote.storage.WebsiteStorage"
 
 
 def _mounted() -> dict[str, type]:
@@ -33,17 +36,20 @@ def _mounted() -> dict[str, type]:
 
 
 def _kinds() -> tuple[bool, bool]:
-    """Whether remote images are mounted (and a second kind, to come)."""
-    from ..remote.storage import RemoteImageStorage
+    """Whether remote images, and web pages, are mounted."""
+    from ..remote.storage import RemoteImageStorage, WebsiteStorage
 
     classes = _mounted().values()
-    return any(issubclass(cls, RemoteImageStorage) for cls in classes), False
+    return (
+        any(issubclass(cls, RemoteImageStorage) for cls in classes),
+        any(issubclass(cls, WebsiteStorage) for cls in classes),
+    )
 
 
 @register()
 def check_sources(**kwargs: Any) -> list[CheckMessage]:
     sources = app_settings.raw("THUMBNAILS_SOURCES", {})
-    hint = f'For example {{"remote": "{IMAGES}"}}.'
+    hint = f'For example {{"remote": "{IMAGES}", "site": "{SITES}"}}.'
     if not isinstance(sources, dict):
         return [Error("THUMBNAILS_SOURCES must be a dict.", hint=hint, id="restthumbs.E020")]
     errors: list[CheckMessage] = []
@@ -80,7 +86,10 @@ def check_rules(**kwargs: Any) -> list[CheckMessage]:
     from ..remote.policy import Prefix, parse_hosts, parse_network
 
     errors: list[CheckMessage] = []
-    prefix_settings = [("THUMBNAILS_REMOTE_ALLOWED_URLS", images)]
+    prefix_settings = [
+        ("THUMBNAILS_REMOTE_ALLOWED_URLS", images),
+        ("THUMBNAILS_SITE_ALLOWED_URLS", sites),
+    ]
     for name, mounted in prefix_settings:
         values = app_settings.raw(name, [])
         for value in values if isinstance(values, (list, tuple)) else [values]:
@@ -91,7 +100,7 @@ def check_rules(**kwargs: Any) -> list[CheckMessage]:
         if mounted and not values:
             errors.append(
                 Warning(
-                    f"{name} is empty: every remote image is refused.",
+                    f"{name} is empty: every {'image' if 'REMOTE' in name else 'page'} is refused.",
                     hint='List URL prefixes, e.g. ["https://images.example.com/"] '
                     '(["https://"]: any public https URL).',
                     id="restthumbs.W020",
@@ -131,6 +140,9 @@ def check_limits(**kwargs: Any) -> list[CheckMessage]:
         "REMOTE_TIMEOUT",
         "REMOTE_MAX_BYTES",
         "REMOTE_TTL",
+        "SITE_TIMEOUT",
+        "SITE_MAX_PAGES",
+        "SITE_TTL",
     ):
         value = getattr(app_settings, name)
         if not _positive(value):
@@ -148,19 +160,34 @@ def check_limits(**kwargs: Any) -> list[CheckMessage]:
                 id="restthumbs.E023",
             )
         )
+    try:
+        width, height = parse_size(str(app_settings.SITE_VIEWPORT))
+        if not (width and height and width <= 4096 and height <= 4096):
+            raise InvalidSpec()
+    except InvalidSpec:
+        errors.append(
+            Error(
+                f"THUMBNAILS_SITE_VIEWPORT must be WxH, at most 4096x4096, "
+                f"not {app_settings.SITE_VIEWPORT!r}.",
+                id="restthumbs.E023",
+            )
+        )
     return errors + _check_timeouts(images, sites)
 
 
 def _check_timeouts(images: bool, sites: bool) -> list[CheckMessage]:
     """A render lock shorter than a fetch: waiting workers give up (503) while it runs."""
     lock = app_settings.LOCK_TIMEOUT
-    longest = app_settings.REMOTE_TIMEOUT if images else 0
+    longest = max(
+        app_settings.REMOTE_TIMEOUT if images else 0, app_settings.SITE_TIMEOUT if sites else 0
+    )
     if _positive(lock) and _positive(longest) and lock < longest:
         return [
             Warning(
                 f"THUMBNAILS_LOCK_TIMEOUT ({lock} s) is shorter than a remote source may take "
                 f"({longest} s): requests for a thumbnail being fetched answer 503 meanwhile.",
-                hint="Raise THUMBNAILS_LOCK_TIMEOUT, or lower THUMBNAILS_REMOTE_TIMEOUT.",
+                hint="Raise THUMBNAILS_LOCK_TIMEOUT, or lower THUMBNAILS_REMOTE_TIMEOUT / "
+                "THUMBNAILS_SITE_TIMEOUT.",
                 id="restthumbs.W021",
             )
         ]
@@ -177,4 +204,23 @@ def check_storage(**kwargs: Any) -> list[CheckMessage]:
         kept_storage()
     except ImproperlyConfigured as e:
         return [Error(str(e), id="restthumbs.E024")]
+    return []
+
+
+@register()
+def check_browser(**kwargs: Any) -> list[CheckMessage]:
+    if not _kinds()[1]:
+        return []
+    from ..remote.browser import find_browser
+
+    try:
+        find_browser(app_settings.SITE_BROWSER)
+    except ThumbnailError as e:
+        return [
+            Error(
+                f"Web page thumbnails are mounted but {e.detail}.",
+                hint="Debian: apt-get install chromium",
+                id="restthumbs.E025",
+            )
+        ]
     return []

@@ -15,12 +15,12 @@ from typing import TypeVar
 _T = TypeVar("_T")
 
 DEFAULT_STORAGE_CLASS = "django.core.files.storage.FileSystemStorage"
-#: Where fetched remote originals are kept.
+#: Where fetched remote originals and page screenshots are kept.
 DEFAULT_REMOTE_ROOT = "%(MEDIA_ROOT)s/../remote-sources/"
 
 
 class RemoteSettings:
-    """``THUMBNAILS_SOURCES`` and ``THUMBNAILS_REMOTE_*``."""
+    """``THUMBNAILS_SOURCES``, ``THUMBNAILS_REMOTE_*`` and ``THUMBNAILS_SITE_*``."""
 
     def _get(self, name: str, default: _T) -> _T:  # pragma: no cover - AppSettings' own
         raise NotImplementedError
@@ -34,6 +34,11 @@ class RemoteSettings:
     def REMOTE_ALLOWED_URLS(self) -> list[str]:
         """URL prefixes a remote image may be fetched from (none: every one refused)."""
         return list(self._get("THUMBNAILS_REMOTE_ALLOWED_URLS", []))
+
+    @property
+    def SITE_ALLOWED_URLS(self) -> list[str]:
+        """URL prefixes of the web pages a thumbnail may be made of."""
+        return list(self._get("THUMBNAILS_SITE_ALLOWED_URLS", []))
 
     @property
     def REMOTE_ALLOWED_NETWORKS(self) -> list[str]:
@@ -61,7 +66,7 @@ class RemoteSettings:
 
     @property
     def REMOTE_MAX_BYTES(self) -> int:
-        """Bytes one remote image may download."""
+        """Bytes one remote source may download: an image, or all that a page loads."""
         return self._get("THUMBNAILS_REMOTE_MAX_BYTES", 20_971_520)
 
     @property
@@ -75,7 +80,7 @@ class RemoteSettings:
 
     @property
     def REMOTE_STORAGE_BACKEND(self) -> str:
-        """Where fetched originals are kept."""
+        """Where fetched originals and page screenshots are kept."""
         return self._get("THUMBNAILS_REMOTE_STORAGE_BACKEND", DEFAULT_STORAGE_CLASS)
 
     @property
@@ -84,3 +89,28 @@ class RemoteSettings:
         value = os.fspath(self._get("THUMBNAILS_REMOTE_ROOT", DEFAULT_REMOTE_ROOT))
         value = value.replace("%(MEDIA_ROOT)s", os.fspath(self._get("MEDIA_ROOT", "")))
         return os.path.normpath(value) if value else value
+
+    @property
+    def SITE_VIEWPORT(self) -> str:
+        """The browser window a web page is rendered in, ``"WxH"`` CSS pixels."""
+        return self._get("THUMBNAILS_SITE_VIEWPORT", "1280x800")
+
+    @property
+    def SITE_TIMEOUT(self) -> float:
+        """Seconds a page has to load; then its browser is killed."""
+        return self._get("THUMBNAILS_SITE_TIMEOUT", 20)
+
+    @property
+    def SITE_MAX_PAGES(self) -> int:
+        """Browser pages rendering at once in one process; more wait (up to SITE_TIMEOUT)."""
+        return self._get("THUMBNAILS_SITE_MAX_PAGES", 2)
+
+    @property
+    def SITE_TTL(self) -> int:
+        """Seconds a page's screenshot is kept and used before the page is rendered again."""
+        return self._get("THUMBNAILS_SITE_TTL", 86_400)
+
+    @property
+    def SITE_BROWSER(self) -> str | None:
+        """The Chromium executable; ``None``: ``chromium`` (or ``chromium-browser``) on PATH."""
+        return self._get("THUMBNAILS_SITE_BROWSER", None)

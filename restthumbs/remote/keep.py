@@ -1,8 +1,8 @@
 """Keep what a remote source produced, and produce it once: lock, time to live, failures.
 
-A remote image is fetched on first use and kept in the storage of
-``THUMBNAILS_REMOTE_STORAGE_BACKEND`` under a name derived from its URL
-(``images/<h2>/<sha256>``), then read from
+A remote image (or a page's screenshot) is fetched on first use and kept in
+the storage of ``THUMBNAILS_REMOTE_STORAGE_BACKEND`` under a name derived from
+its URL (``images/<h2>/<sha256>``, ``sites/<h2>/<sha256>``), then read from
 there until it is older than its time to live. Twenty sizes of one new image
 asked at once are twenty renders, each under its own render lock, but one
 fetch: the first takes this module's lock (the render lock's cache, its own
@@ -54,6 +54,7 @@ REMEMBERED: dict[str, type[exc.ThumbnailError]] = {
         exc.RemoteNotAnImage,
         exc.OriginUnavailable,
         exc.OriginTimeout,
+        exc.BrowserUnavailable,
     )
 }
 
@@ -61,7 +62,7 @@ Producer = Callable[[], tuple[bytes, str]]
 
 
 def kept_storage() -> Storage:
-    """The storage of fetched originals, built once per settings."""
+    """The storage of fetched originals and screenshots, built once per settings."""
     return app_settings.derived(
         "remote_storage",
         lambda: resolve_storage(

@@ -1,6 +1,7 @@
 """Resolve once, check every address, connect to exactly that address (no DNS rebinding).
 
-Used by the image fetcher (:mod:`.fetch`). A host name is resolved once per connection, through
+Shared by the image fetcher (:mod:`.fetch`) and the browser's proxy
+(:mod:`.proxy`). A host name is resolved once per connection, through
 ``THUMBNAILS_REMOTE_HOSTS`` first (a hosts file of the setting's own), then the
 system resolver; every address it gives is checked (:meth:`Policy.check_address`)
 before any is tried, so a name that answers one public and one private address
@@ -88,8 +89,13 @@ def connect(
     policy: Policy,
     connect_timeout: float,
     deadline: float,
+    *,
+    tls: bool | None = None,
 ) -> socket.socket:
-    """A socket connected to one of ``addresses`` (checked), wrapped in TLS for https."""
+    """A socket connected to one of ``addresses`` (checked), wrapped in TLS for https.
+
+    ``tls=False``: never wrapped (the browser's proxy tunnels the browser's own TLS).
+    """
     errors = []
     for address in addresses:
         timeout = min(connect_timeout, remaining(deadline, f"connecting to {url.netloc}"))
@@ -107,7 +113,7 @@ def connect(
         except BaseException:
             sock.close()
             raise
-        if url.scheme == "https":
+        if url.scheme == "https" if tls is None else tls:
             return _tls(sock, url, deadline)
         return sock
     detail = f"connecting to {url.netloc}: {'; '.join(errors)}"

@@ -1,8 +1,10 @@
 """What restthumbs agrees to fetch: URL prefixes and address rules (docs/remote.md).
 
-Two rules, both applied to every request, redirects included:
+Two rules, both applied to every request, redirects and (for web pages) every
+request of the browser included:
 
-- **URL prefixes** (``THUMBNAILS_REMOTE_ALLOWED_URLS``). A prefix is parsed
+- **URL prefixes** (``THUMBNAILS_REMOTE_ALLOWED_URLS`` for images,
+  ``THUMBNAILS_SITE_ALLOWED_URLS`` for the pages asked for). A prefix is parsed
   like a URL and compared part by part, never as a string: the scheme, the host
   (exactly; ``*.example.com`` for its subdomains; none, ``https://``, for any),
   the port (the scheme's default unless the prefix names one) and whole path
@@ -198,4 +200,12 @@ def image_policy() -> Policy:
     return app_settings.derived(
         "remote_image_policy",
         lambda: _build("THUMBNAILS_REMOTE_ALLOWED_URLS", app_settings.REMOTE_ALLOWED_URLS),
+    )
+
+
+def site_policy() -> Policy:
+    """The rules of web pages (the page asked for; its subresources: addresses only)."""
+    return app_settings.derived(
+        "remote_site_policy",
+        lambda: _build("THUMBNAILS_SITE_ALLOWED_URLS", app_settings.SITE_ALLOWED_URLS),
     )

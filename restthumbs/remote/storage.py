@@ -1,4 +1,4 @@
-"""Read-only Django storages whose files are remote images.
+"""Read-only Django storages whose files are remote images and web pages.
 
 Mounted by ``THUMBNAILS_SOURCES`` under a first path segment, they make a
 remote source a source like any other: the URL shape, the signing, the render
@@ -7,11 +7,13 @@ lock and nginx's ``try_files`` are unchanged, and a thumbnail of
 ``remote/https/example.com/cat.jpg/<size>/<method>/<secret>.<ext>``. A name is
 the rest of the source path: ``https/example.com/cat.jpg`` (:mod:`.naming`).
 
-:class:`RemoteImageStorage` fetches the image (:mod:`.fetch`) under
-``THUMBNAILS_REMOTE_ALLOWED_URLS`` and keeps it ``THUMBNAILS_REMOTE_TTL``
-seconds; :class:`RemoteStorage` is what another remote kind would share.
+- :class:`RemoteImageStorage` fetches the image (:mod:`.fetch`) under
+  ``THUMBNAILS_REMOTE_ALLOWED_URLS`` and keeps it ``THUMBNAILS_REMOTE_TTL`` seconds;
+- :class:`WebsiteStorage` renders the page in headless Chromium
+  (:mod:`.browser`) under ``THUMBNAILS_SITE_ALLOWED_URLS`` and keeps its PNG
+  screenshot ``THUMBNAILS_SITE_TTL`` seconds.
 
-It keeps what it fetches through :mod:`.keep` (one fetch per source, also
+Both keep what they produce through :mod:`.keep` (one fetch per source, also
 under concurrency). ``exists()`` answers from the rules alone, without a
 request: an allowed URL may still turn out missing (a 404 then). Nothing can
 be saved or deleted through them, and ``listdir()`` is empty: there is nothing
@@ -28,13 +30,14 @@ from django.core.files.storage import Storage
 
 from ..conf import app_settings
 from ..exceptions import ThumbnailError
+from ..spec import parse_size
 from .keep import kept_name, kept_storage, obtain
 from .naming import RemoteURL, url_of
-from .policy import Policy, image_policy
+from .policy import Policy, image_policy, site_policy
 
 
 class RemoteStorage(Storage):
-    """What remote storages share; subclasses say what to fetch and how."""
+    """What both remote storages share; subclasses say what to fetch and how."""
 
     #: The directory of the kept copies in the remote storage.
     kind = "remote"
@@ -54,7 +57,7 @@ class RemoteStorage(Storage):
         raise NotImplementedError
 
     def identity(self, url: RemoteURL) -> str:
-        """What the kept copy depends on: the URL."""
+        """What the kept copy depends on: the URL (and, for pages, the viewport)."""
         return str(url)
 
     def locate(self, name: str) -> RemoteURL:
@@ -121,3 +124,29 @@ class RemoteImageStorage(RemoteStorage):
 
         fetched = fetch_image(url, self.policy(), Limits.from_settings())
         return fetched.data, fetched.content_type
+
+
+class WebsiteStorage(RemoteStorage):
+    """Screenshots of web pages (PNG, ``THUMBNAILS_SITE_VIEWPORT``), kept ``THUMBNAILS_SITE_TTL``."""
+
+    kind = "sites"
+
+    def policy(self) -> Policy:
+        return site_policy()
+
+    def ttl(self) -> float:
+        return float(app_settings.SITE_TTL)
+
+    def time_limit(self) -> float:
+        # A page waits for a browser slot up to its time limit, then has as long to load.
+        return 2 * float(app_settings.SITE_TIMEOUT)
+
+    def identity(self, url: RemoteURL) -> str:
+        return f"{app_settings.SITE_VIEWPORT} {url}"
+
+    def produce(self, url: RemoteURL) -> tuple[bytes, str]:
+        from .browser import Page, screenshot
+
+        width, height = parse_size(app_settings.SITE_VIEWPORT)
+        page = Page.from_settings(url, width or 1280, height or 800)
+        return screenshot(page, self.policy()), "image/png"

@@ -22,6 +22,7 @@ from ..engine import can_encode
 from ..exceptions import ThumbnailError
 from ..spec import EXTENSIONS, METHODS
 from ..storage import source_storage
+from .demo_site import site_form
 
 #: The sizes of the grid: a square box, a wide banner (where crop and smart
 #: differ most) and a height only (where all three methods agree).
@@ -169,6 +170,7 @@ def demo_page(request: HttpRequest) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "HEAD"])
     samples = app_settings.DEMO_SAMPLES
     values, submitted = read_form(request.GET, samples[0]["path"] if samples else "")
+    site = site_form(request.GET)
     result = try_form(values) if submitted or samples else TryResult()
     context = {
         "samples": grid(samples),
@@ -179,8 +181,10 @@ def demo_page(request: HttpRequest) -> HttpResponse:
         "methods": METHODS,
         "formats": output_formats(),
         "source_choices": [sample["path"] for sample in samples],
+        "site": site,
     }
-    response = render(request, "restthumbs/demo.html", context, status=400 if result.error else 200)
+    status = 400 if result.error or site.error else 200
+    response = render(request, "restthumbs/demo.html", context, status=status)
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"

@@ -9,6 +9,7 @@ Django project behind nginx).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 #: The root URLconfs: thumbnails only, or thumbnails plus the demo page at ``/``.
@@ -61,6 +62,27 @@ def build(
         "THUMBNAILS_RESPONSE_BACKEND": "restthumbs.responses.dummy.sendfile",
         "THUMBNAILS_CACHE": "default",
         "RESTTHUMBS_DEMO_SAMPLES": demo_samples or [],
+        **(_website_thumbnails(thumbnail_dir) if demo else {}),
+    }
+
+
+def _website_thumbnails(thumbnail_dir: str) -> dict[str, Any]:
+    """The demo's website form (``site/...`` sources), where a Chromium is installed.
+
+    Any public http(s) page; the screenshots are kept beside the thumbnail directory.
+    """
+    from ..exceptions import BrowserUnavailable
+    from ..remote.browser import find_browser
+
+    try:
+        find_browser(None)
+    except BrowserUnavailable:
+        return {}
+    return {
+        "THUMBNAILS_SOURCES": {"site": "restthumbs.remote.storage.WebsiteStorage"},
+        "THUMBNAILS_SITE_ALLOWED_URLS": ["http://", "https://"],
+        "THUMBNAILS_REMOTE_ROOT": os.path.join(os.path.dirname(thumbnail_dir), "remote-sources"),
+        "THUMBNAILS_LOCK_TIMEOUT": 30,
     }
 
 
