@@ -29,6 +29,9 @@ from typing import Any
 Message = dict[str, Any]
 #: Environment variables passed on; everything else (proxies, display) is left out.
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "FONTCONFIG_PATH", "FONTCONFIG_FILE")
+#: The longest $TMPDIR given to Chromium: it puts a Unix socket in it, and such a path
+#: holds at most 107 bytes ("<TMPDIR>/org.chromium.Chromium.XXXXXX/SingletonSocket").
+MAX_TMPDIR = 60
 
 
 class PageTimeout(Exception):
@@ -58,7 +61,9 @@ class Chromium:
         devnull = os.open(os.devnull, os.O_RDONLY)
         home = self.profile
         env = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
-        env.update(HOME=home, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home, TMPDIR=home)
+        env.update(HOME=home, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home)
+        if len(home) <= MAX_TMPDIR:  # Chromium's singleton socket lives in $TMPDIR
+            env["TMPDIR"] = home
         argv = [
             executable,
             *flags,
