@@ -24,6 +24,16 @@ from .test_cli import KEY, start_server
 pytestmark = pytest.mark.integration
 
 
+def _wait_until(condition: Any, timeout: float = 30.0) -> None:
+    """Poll ``condition`` (a page load after a click is not awaited by Selenium)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the browser"
+        time.sleep(0.05)
+
+
 def assert_all_loaded(found: list[harness.Img], at_least: int) -> None:
     assert len(found) >= at_least, found
     broken = [img for img in found if not img.complete or img.natural_width == 0]
@@ -54,6 +64,7 @@ def test_the_admin_preview_shows_signed_thumbnails(
         browser.find_element("name", "username").send_keys("admin")
         browser.find_element("name", "password").send_keys("password")
         browser.find_element("css selector", "input[type=submit]").click()
+        _wait_until(lambda: "/login/" not in browser.current_url)  # logged in, redirected
 
         browser.get(f"{live_server.url}/admin/gallery/photo/")
         listed = harness.images_of(browser)
