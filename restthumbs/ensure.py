@@ -20,6 +20,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from django.core.files.base import File
 from django.core.files.storage import Storage
 
 from . import log, metrics
@@ -151,18 +152,23 @@ def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> f
             raise ThumbnailBusy(retry_after=max(1, math.ceil(timeout / 2)))
 
 
-def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
-    start = time.perf_counter()
+def open_spec_source(spec: ThumbnailSpec) -> File[bytes]:
+    """Open the source of ``spec`` within THUMBNAILS_MAX_SOURCE_BYTES, or :class:`SourceNotFound`."""
     source = source_storage()
     try:
         # Refused over THUMBNAILS_MAX_SOURCE_BYTES before a byte is read (on S3: one GET).
-        fp = open_source(source, spec.source_path, app_settings.MAX_SOURCE_BYTES)
+        return open_source(source, spec.source_path, app_settings.MAX_SOURCE_BYTES)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
         raise SourceNotFound() from e
     except OSError as e:
         # Storages raise OSError subclasses for a missing key too (and
         # SuspiciousFileOperation is not an OSError: the spec already refused escapes).
         raise SourceNotFound() from e
+
+
+def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
+    start = time.perf_counter()
+    fp = open_spec_source(spec)
     with fp:
         data = render_image(
             fp,
@@ -177,6 +183,16 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
                 max_pixels=app_settings.MAX_ANIMATION_PIXELS,
             ),
         )
+    return store_rendered(spec, storage, name, data, start)
+
+
+def store_rendered(
+    spec: ThumbnailSpec, storage: Storage, name: str, data: bytes, start: float
+) -> float:
+    """Write a rendered thumbnail atomically, then signal, count and log the render.
+
+    ``start`` is the ``time.perf_counter()`` the render began at; returns its duration.
+    """
     try:
         save_atomically(storage, name, data, spec.content_type)
     except OSError as e:

@@ -33,7 +33,7 @@ from .utils import body, files_under
 ROOT = Path(__file__).resolve().parent.parent
 SIZE, METHOD, EXT = "40x30", "crop", "jpg"
 PROGRESS_RE = re.compile(
-    r"^\[(\d+)/(\d+)\] (.+): (rendered \(\d+\.\d ms\)|skipped \(exists\)|failed: .+)$"
+    r"^\[(\d+)\] (.+): (rendered \(\d+\.\d ms\)|skipped \(exists\)|failed: .+)$"
 )
 
 
@@ -48,6 +48,8 @@ def run(command: str, *args: str, **options: object) -> tuple[str, str]:
 
 
 def warm(*args: str, **options: object) -> tuple[str, str]:
+    """Warm SIZE METHOD EXT; at verbosity 2 (a line per source) unless told otherwise."""
+    options.setdefault("verbosity", 2)
     return run("thumbnails_warm", SIZE, METHOD, EXT, *args, **options)
 
 
@@ -57,13 +59,13 @@ def name_of(path: str, size: str = SIZE, method: str = METHOD, ext: str = EXT) -
     return spec.name(sign(spec))
 
 
-def progress(stdout: str) -> list[tuple[int, int, str, str]]:
-    """The per-file lines of warm's output as (index, total, path, status)."""
+def progress(stdout: str) -> list[tuple[int, str, str]]:
+    """The per-source lines of warm's output at verbosity 2 as (index, path, status)."""
     rows = []
     for line in stdout.splitlines():
         match = PROGRESS_RE.match(line)
         if match:
-            rows.append((int(match[1]), int(match[2]), match[3], match[4]))
+            rows.append((int(match[1]), match[2], match[3]))
     return rows
 
 
@@ -96,8 +98,8 @@ def test_warm_renders_every_missing_thumbnail(
 
     stdout, stderr = warm()
 
-    # Depth first, each directory's files before its subdirectories, all sorted.
-    assert [row[2] for row in progress(stdout)] == [
+    # In the order of the names (a directory's name sorts as if it ended with "/").
+    assert [row[1] for row in progress(stdout)] == [
         "a.jpg",
         "b.png",
         "f.webp",
@@ -126,7 +128,7 @@ def test_warm_second_run_skips_everything(
 
     stdout, _ = warm()
 
-    assert [row[3] for row in progress(stdout)] == ["skipped (exists)"] * 3
+    assert [row[2] for row in progress(stdout)] == ["skipped (exists)"] * 3
     assert stdout.splitlines()[-1] == "Rendered 0, skipped 3, failed 0."
     assert renders == []
     assert {n: os.stat(thumbs_dir / n).st_mtime_ns for n in files_under(thumbs_dir)} == mtimes
@@ -143,7 +145,7 @@ def test_warm_renders_only_what_is_missing(
 
     stdout, _ = warm()
 
-    assert [(row[2], row[3].split(" ")[0]) for row in progress(stdout)] == [
+    assert [(row[1], row[2].split(" ")[0]) for row in progress(stdout)] == [
         ("a.jpg", "rendered"),
         ("b.jpg", "skipped"),
         ("c.jpg", "rendered"),
@@ -163,7 +165,7 @@ def test_warm_reports_bad_images_and_carries_on(
 
     stdout, stderr = warm()
 
-    statuses = {row[2]: row[3] for row in progress(stdout)}
+    statuses = {row[1]: row[2] for row in progress(stdout)}
     assert statuses["a.jpg"].startswith("rendered")
     assert statuses["z.png"].startswith("rendered")
     assert statuses["broken.jpg"].startswith("failed: ")
@@ -184,7 +186,7 @@ def test_warm_reports_source_paths_the_spec_refuses(
 
     stdout, stderr = warm()
 
-    statuses = {row[2]: row[3] for row in progress(stdout)}
+    statuses = {row[1]: row[2] for row in progress(stdout)}
     assert statuses["back\\slash.jpg"].startswith("failed: ")
     assert "(invalid_path)" in statuses["back\\slash.jpg"]
     assert stderr.startswith("back\\slash.jpg: ")
@@ -207,10 +209,7 @@ def test_warm_ignores_non_images_and_hidden_files(
 
     stdout, _ = warm()
 
-    assert [(row[0], row[1], row[2]) for row in progress(stdout)] == [
-        (1, 2, "photo.jpg"),
-        (2, 2, "scan.TIFF"),
-    ]
+    assert [(row[0], row[1]) for row in progress(stdout)] == [(1, "photo.jpg"), (2, "scan.TIFF")]
     assert files_under(thumbs_dir) == sorted([name_of("photo.jpg"), name_of("scan.TIFF")])
 
 
@@ -234,7 +233,7 @@ def test_warm_prefix_restricts_the_walk(
         write_source(path, small_image())
 
     stdout, _ = warm("--prefix", "sub")
-    assert [row[2] for row in progress(stdout)] == ["sub/b.jpg", "sub/deeper/c.jpg"]
+    assert [row[1] for row in progress(stdout)] == ["sub/b.jpg", "sub/deeper/c.jpg"]
     assert files_under(thumbs_dir) == sorted([name_of("sub/b.jpg"), name_of("sub/deeper/c.jpg")])
 
     stdout, _ = warm("--prefix", "sub/deeper/")  # a trailing slash is accepted
@@ -271,7 +270,7 @@ def test_warm_with_workers_gives_the_same_result(
     assert sorted(serial) == sorted(name_of(path) for path in sources)
     assert sorted(renders) == sorted(serial)  # each rendered exactly once
     # Progress stays in walk order whatever order the threads finish in.
-    assert [(row[0], row[2]) for row in progress(stdout)] == list(enumerate(sources, 1))
+    assert [(row[0], row[1]) for row in progress(stdout)] == list(enumerate(sources, 1))
     assert stdout.splitlines()[-1] == "Rendered 12, skipped 0, failed 0."
 
 
@@ -285,12 +284,24 @@ def test_warm_progress_and_summary_format(write_source: Callable[..., Path]) -> 
     stdout, stderr = warm()
 
     lines = stdout.splitlines()
-    assert len(lines) == 4
-    assert re.fullmatch(r"\[1/3\] a\.jpg: rendered \(\d+\.\d ms\)", lines[0])
-    assert re.fullmatch(r"\[2/3\] b\.jpg: failed: .+ \(bad_image\)", lines[1])
-    assert lines[2] == "[3/3] c.jpg: skipped (exists)"
-    assert lines[3] == "Rendered 1, skipped 1, failed 1."
+    assert len(lines) == 6
+    assert re.fullmatch(r"\[1\] a\.jpg: rendered \(\d+\.\d ms\)", lines[0])
+    assert re.fullmatch(r"\[2\] b\.jpg: failed: .+ \(bad_image\)", lines[1])
+    assert lines[2] == "[3] c.jpg: skipped (exists)"
+    # The summary lists the failures, then counts the thumbnails.
+    assert lines[3] == "Failed (1):"
+    assert re.fullmatch(r"  b\.jpg: .+ \(bad_image\)", lines[4])
+    assert lines[5] == "Rendered 1, skipped 1, failed 1."
     assert re.fullmatch(r"b\.jpg: .+ \(bad_image\)\n", stderr)
+
+    # At the default verbosity, no line per source: the failures and the counts.
+    stdout, _ = warm(verbosity=1)
+    assert stdout.splitlines()[-3:] == [
+        "Failed (1):",
+        lines[4],
+        "Rendered 0, skipped 2, failed 1.",
+    ]
+    assert not progress(stdout)
 
 
 def test_warm_verbosity_zero_prints_only_the_summary(

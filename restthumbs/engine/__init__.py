@@ -25,7 +25,8 @@ Each step has its module: :mod:`.decoding` (steps 1 and 3, with :mod:`.budget`
 and :mod:`.strips`), :mod:`.geometry` (2, and
 the smart crop), :mod:`.resampling` (4), :mod:`.colour` (5), :mod:`.encoding` (6) and
 :mod:`.animation`. :func:`render` below runs them in order; the names other modules
-use are re-exported here.
+use are re-exported here. :func:`render_many` (:mod:`.multi`) renders several specs of
+one source from one decode, for ``thumbnails_warm``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .colour import to_srgb
 from .decoding import INPUT_FORMATS, decode, normalize_mode, open_source
 from .encoding import can_encode, encode
 from .geometry import Plan, check_output_size, plan, plan_crop, plan_scale, smart_box
+from .multi import render_many
 from .resampling import resample
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "plan_crop",
     "plan_scale",
     "render",
+    "render_many",
 ]
 
 

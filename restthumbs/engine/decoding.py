@@ -251,11 +251,16 @@ def _plan(spec: ThumbnailSpec, sw: int, sh: int, orientation: int, upscale: bool
 
 def _draft(im: Image.Image, thumb_plan: Plan, orientation: int) -> None:
     """Let a JPEG decode at the smallest DCT scale that still covers the plan's box."""
-    sw, sh = im.size
+    need = draft_size(im.size, thumb_plan, orientation)
+    if need[0] < im.size[0] and need[1] < im.size[1]:
+        im.draft(None, need)
+
+
+def draft_size(size: tuple[int, int], thumb_plan: Plan, orientation: int) -> tuple[int, int]:
+    """The decoded size (in the stored image's axes) a JPEG of ``size`` needs for the plan."""
+    sw, sh = size
     osw, osh = _oriented(sw, sh, orientation)
     left, top, right, bottom = thumb_plan.box
     scale = max(thumb_plan.size[0] / (right - left), thumb_plan.size[1] / (bottom - top))
     need = (math.ceil(osw * scale * DRAFT_GAP), math.ceil(osh * scale * DRAFT_GAP))
-    need = _oriented(*need, orientation)  # back to the stored image's axes
-    if need[0] < sw and need[1] < sh:
-        im.draft(None, need)
+    return _oriented(*need, orientation)  # back to the stored image's axes

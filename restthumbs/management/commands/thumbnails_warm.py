@@ -1,235 +1,246 @@
-"""``thumbnails_warm SIZE METHOD EXT`` (or ``PRESET``): render every missing thumbnail.
+"""``thumbnails_warm SIZE METHOD EXT [SPEC ...]`` (or ``PRESET``): render every missing thumbnail.
 
-There is no second copy of the pipeline here: each image goes through the
-same steps as a request (``build_spec``, ``sign``, ``ensure_thumbnail``), so a
-warmed thumbnail is byte for byte the one the view would have rendered, under
-the same lock, written atomically, with ``thumbnail_rendered`` sent.
-
-The sources are those :func:`restthumbs.walk.walk_images` finds (on S3 as on
-disk). A bad image is a failure in the summary, never the end of the run.
+There is no second copy of the pipeline here: each source goes through
+:func:`restthumbs.warming.passes.warm_source`, which names, signs, locks and
+stores each thumbnail as a request would (``thumbnail_rendered`` sent), and
+decodes the source once for all the specs asked for. The sources are streamed
+(:mod:`restthumbs.warming.sources`); ``--enqueue`` hands them to the task
+backend in batches instead of rendering here (:mod:`restthumbs.warming.tasks`).
+A bad image is a failure in the summary, never the end of the run.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from restthumbs.ensure import ensure_thumbnail
 from restthumbs.exceptions import ThumbnailError
-from restthumbs.policy import enforce
-from restthumbs.presets import get_preset, is_preset_name
-from restthumbs.signing import sign
-from restthumbs.spec import (
-    ThumbnailSpec,
-    build_spec,
-    normalize_ext,
-    parse_size,
-    validate_method,
-    validate_source_path,
-)
+from restthumbs.spec import validate_source_path
 from restthumbs.storage import source_storage
-from restthumbs.walk import walk_images
+from restthumbs.warming.options import add_warm_options, parse_since, positive_int
+from restthumbs.warming.passes import FAILED, RENDERED, SourceOutcome
+from restthumbs.warming.progress import Counter, Progress
+from restthumbs.warming.runner import MAX_LISTED_FAILURES, Batch, enqueue_all, run_here
+from restthumbs.warming.sources import stream_sources
+from restthumbs.warming.specs import WarmSpec, parse_specs
+from restthumbs.warming.state import ResumeState, StateMismatch
 
 from ..arguments import TranslatedCommand, add_spec
 
-logger = logging.getLogger("restthumbs")
-
-RENDERED, SKIPPED, FAILED = "rendered", "skipped", "failed"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one source file."""
-
-    path: str
-    status: str
-    duration: float = 0.0
-    message: str = ""
-
-
-def positive_int(value: str) -> int:
-    """argparse type for ``--workers``: an integer >= 1."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(
-            _("%(value)r is not a whole number of at least 1.") % {"value": value}
-        )
-    return number
-
-
-# -- rendering ---------------------------------------------------------------
-
-
-def warm_one(path: str, size: str, method: str, ext: str) -> Outcome:
-    """Ensure the thumbnail of ``path`` exists; never raises for a bad file.
-
-    ``ImproperlyConfigured`` is re-raised: it would fail every file the same way.
-    """
-    try:
-        spec = build_spec(path, size, method, ext)
-        result = ensure_thumbnail(spec, sign(spec))
-    except ThumbnailError as e:
-        return Outcome(path, FAILED, message=f"{e.log_message} ({e.reason})")
-    except ImproperlyConfigured:
-        raise
-    except Exception as e:
-        logger.exception("Unexpected error while warming %s", path, extra={"source": path})
-        message = _("unexpected error: %(error)s") % {"error": f"{type(e).__name__}: {e}"}
-        return Outcome(path, FAILED, message=message)
-    if result.rendered:
-        return Outcome(path, RENDERED, duration=result.duration)
-    return Outcome(path, SKIPPED)
-
-
-def ordered_results(
-    executor: ThreadPoolExecutor, fn: Callable[[str], Outcome], items: Iterable[str], window: int
-) -> Iterator[Outcome]:
-    """Like ``executor.map`` (results in input order) with at most ``window`` tasks
-    queued, so warming a million files does not hold a million futures."""
-    pending: deque[Future[Outcome]] = deque()
-    for item in items:
-        pending.append(executor.submit(fn, item))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+__all__ = ["Command", "positive_int"]
 
 
 class Command(TranslatedCommand):
     help_text = _lazy(
         "Render every missing thumbnail of SIZE, METHOD and EXT (or of a PRESET of "
-        "THUMBNAILS_PRESETS) for the images of the source storage (or of --prefix). Stored "
-        "thumbnails are skipped; a bad image is reported and skipped. Ends with a summary: "
-        "rendered, skipped, failed."
+        "THUMBNAILS_PRESETS), and of each further SPEC, for the images of the source storage "
+        "(or of --prefix), decoding each image once. Stored thumbnails are skipped; a bad "
+        "image is reported and skipped. Ends with a summary: rendered, skipped, failed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_spec(parser, preset=True)
         parser.add_argument(
-            "--prefix",
-            metavar="DIR",
-            default="",
-            help=_("Only warm images below this directory of the source storage."),
+            "more",
+            metavar="SPEC",
+            nargs="*",
+            help=_(
+                "More thumbnails of each image: further SIZE METHOD EXT triples or preset "
+                "names (e.g. 800x scale webp avatar); one decode serves them all."
+            ),
         )
-        parser.add_argument(
-            "--workers",
-            metavar="N",
-            type=positive_int,
-            default=1,
-            help=_("Number of images rendered at once, in threads (default: 1)."),
-        )
-        parser.add_argument(
-            "--fail-on-error",
-            action="store_true",
-            help=_("Exit with an error status, after the summary, if any image failed."),
-        )
+        add_warm_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        size, method, ext = resolve_spec(options["size"], options.get("method"), options.get("ext"))
+        words = [options["size"], options.get("method"), options.get("ext")]
+        words = [w for w in words if w is not None] + list(options.get("more") or [])
+        try:
+            specs = parse_specs(words)
+        except ThumbnailError as e:
+            raise CommandError(e.message) from e
         workers = options["workers"]
         if not isinstance(workers, int) or workers < 1:  # call_command(workers=...) skips argparse
             raise CommandError(_("--workers must be a whole number of at least 1."))
-        check_spec(size, method, ext)
-        paths = self._collect(clean_prefix(options["prefix"]))
-        counts = self._run(paths, size, method, ext, workers, int(options["verbosity"]))
-        self._summarize(counts, options["fail_on_error"])
-
-    def _collect(self, prefix: str) -> list[str]:
+        if options["enqueue"] and workers > 1:
+            raise CommandError(
+                _(
+                    "--workers is for a run in this process; with --enqueue, "
+                    "start more task workers instead."
+                )
+            )
+        if options["wait"] and not options["enqueue"]:
+            raise CommandError(_("--wait goes with --enqueue."))
+        prefix = clean_prefix(options["prefix"])
         try:
-            return list(walk_images(source_storage(), prefix))
+            since = parse_since(options["since"]) if options["since"] else None
+        except ValueError as e:  # argparse.ArgumentTypeError, from call_command(since=...)
+            raise CommandError(str(e)) from e
+        state = self._state(options["resume"], specs, prefix, options["since"])
+        verbosity = int(options["verbosity"])
+        raw = getattr(self.stdout, "_out", self.stdout)  # the bar needs no newline added
+        self.progress = Progress(raw, tty=self.stdout.isatty(), enabled=verbosity >= 1)
+        self.failures: list[tuple[str, str]] = []
+        after = ""
+        if state is not None:
+            try:
+                after = state.load()
+            except (StateMismatch, ValueError) as e:
+                raise CommandError(str(e)) from e
+        counter = Counter(
+            self.progress,
+            lambda: stream_sources(source_storage(), prefix, since=since, after=after),
+        )
+        if verbosity >= 1:
+            counter.start()
+        paths = self._listed(prefix, since, after)
+        completed = False
+        try:
+            if options["enqueue"]:
+                self._enqueue(paths, specs, options, state)
+            else:
+                self._run_here(paths, specs, workers, verbosity, state)
+            completed = True
+        finally:
+            counter.stop()
+            self.progress.clear()
+            if state is not None:
+                state.finish() if completed else state.save()
+        self._summarize(options, verbosity)
+
+    # -- the two ways to run ------------------------------------------------------
+
+    def _run_here(
+        self,
+        paths: Iterator[str],
+        specs: list[WarmSpec],
+        workers: int,
+        verbosity: int,
+        state: ResumeState | None,
+    ) -> None:
+        for outcome in run_here(paths, specs, workers):
+            self.progress.add(outcome.rendered, outcome.skipped, outcome.failed)
+            if outcome.failed:
+                self._failed(outcome.path, outcome.message)
+            if verbosity >= 2:
+                self.progress.note(
+                    f"[{self.progress.sources}] {outcome.path}: {status_text(outcome, len(specs))}",
+                    self.stdout,
+                )
+            if state is not None:
+                state.advance(outcome.path)
+
+    def _enqueue(
+        self,
+        paths: Iterator[str],
+        specs: list[WarmSpec],
+        options: dict[str, Any],
+        state: ResumeState | None,
+    ) -> None:
+        from restthumbs.warming import tasks
+
+        backend = options["backend"] or None
+        if options["wait"] and not tasks.can_wait(backend):
+            raise CommandError(_("--wait: this task backend cannot give results back."))
+        self.enqueued = self.tasks = 0
+
+        def enqueued(batch: list[str]) -> None:
+            self.enqueued += len(batch)
+            self.tasks += 1
+            if not options["wait"]:
+                self.progress.add(0, 0, 0, sources=len(batch))
+            if state is not None:
+                state.advance(batch[-1], len(batch))
+
+        batches = tasks.batches(paths, options["batch_size"])
+        done: Batch
+        for done in enqueue_all(
+            batches,
+            specs,
+            queue=options["queue"] or None,
+            backend=backend,
+            wait=options["wait"],
+            on_enqueued=enqueued,
+        ):
+            self.progress.add(done.rendered, done.skipped, done.failed, sources=done.sources)
+            for path, message in done.failures:
+                self._failed(path, message)
+
+    # -- the walk, the resume file, the report -------------------------------------
+
+    def _listed(self, prefix: str, since: datetime | None, after: str) -> Iterator[str]:
+        try:
+            yield from stream_sources(source_storage(), prefix, since=since, after=after)
         except (FileNotFoundError, NotADirectoryError) as e:
             if not prefix:
-                return []  # an empty (never written) source storage: nothing to warm
+                return  # an empty (never written) source storage: nothing to warm
             raise CommandError(
                 _("There is no directory %(prefix)s in the source storage.") % {"prefix": prefix}
             ) from e
+        except ThumbnailError:
+            raise
         except Exception as e:  # S3 unreachable, access denied...: say so, not a traceback
             raise CommandError(
                 _("The source storage could not be listed: %(error)s") % {"error": e}
             ) from e
 
-    def _run(
-        self, paths: list[str], size: str, method: str, ext: str, workers: int, verbosity: int
-    ) -> Counter[str]:
-        counts: Counter[str] = Counter({RENDERED: 0, SKIPPED: 0, FAILED: 0})
-        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbnails_warm")
-        try:
-            results = ordered_results(
-                executor, lambda p: warm_one(p, size, method, ext), paths, workers * 4
+    def _state(
+        self, path: str | None, specs: list[WarmSpec], prefix: str, since: str | None
+    ) -> ResumeState | None:
+        if not path:
+            return None
+        run = {"specs": [list(s) for s in specs], "prefix": prefix, "since": since or None}
+        return ResumeState(path, run)
+
+    def _failed(self, path: str, message: str) -> None:
+        self.progress.note(f"{path}: {message}", self.stderr)
+        if len(self.failures) < MAX_LISTED_FAILURES:
+            self.failures.append((path, message))
+
+    def _summarize(self, options: dict[str, Any], verbosity: int) -> None:
+        p = self.progress
+        if options["enqueue"] and not options["wait"]:
+            self.stdout.write(
+                _("Enqueued %(sources)d sources in %(tasks)d tasks; task workers render them.")
+                % {"sources": self.enqueued, "tasks": self.tasks},
+                self.style.SUCCESS,
             )
-            for index, outcome in enumerate(results, 1):
-                counts[outcome.status] += 1
-                self._report(index, len(paths), outcome, verbosity)
-        finally:
-            # On Ctrl-C or a configuration error, drop the queue but let the
-            # renders in progress finish (their writes are atomic anyway).
-            executor.shutdown(wait=True, cancel_futures=True)
-        return counts
-
-    def _report(self, index: int, total: int, outcome: Outcome, verbosity: int) -> None:
-        if outcome.status == RENDERED:
-            status = _("rendered (%(ms).1f ms)") % {"ms": outcome.duration * 1000}
-        elif outcome.status == SKIPPED:
-            status = _("skipped (exists)")
-        else:
-            status = _("failed: %(message)s") % {"message": outcome.message}
-            self.stderr.write(f"{outcome.path}: {outcome.message}")
-        if verbosity >= 1:
-            style = self.style.ERROR if outcome.status == FAILED else None
-            self.stdout.write(f"[{index}/{total}] {outcome.path}: {status}", style)
-            self.stdout.flush()  # progress must show when piped to a log, not at the end
-
-    def _summarize(self, counts: Counter[str], fail_on_error: bool) -> None:
+            return
+        if self.failures and verbosity >= 1:
+            self.stdout.write(_("Failed (%(count)d):") % {"count": len(self.failures)})
+            for path, message in self.failures:
+                self.stdout.write(f"  {path}: {message}")
+            if p.failed > len(self.failures):
+                self.stdout.write(_("  ... and more, listed above on stderr."))
         summary = _("Rendered %(rendered)d, skipped %(skipped)d, failed %(failed)d.") % {
-            "rendered": counts[RENDERED],
-            "skipped": counts[SKIPPED],
-            "failed": counts[FAILED],
+            "rendered": p.rendered,
+            "skipped": p.skipped,
+            "failed": p.failed,
         }
-        self.stdout.write(summary, self.style.WARNING if counts[FAILED] else self.style.SUCCESS)
-        if fail_on_error and counts[FAILED]:
+        self.stdout.write(summary, self.style.WARNING if p.failed else self.style.SUCCESS)
+        if options["fail_on_error"] and p.failed:
             raise CommandError(
-                _("%(failed)d image(s) could not be thumbnailed.") % {"failed": counts[FAILED]}
+                _("%(failed)d image(s) could not be thumbnailed.") % {"failed": p.failed}
             )
 
 
-def resolve_spec(size: str, method: str | None, ext: str | None) -> tuple[str, str, str]:
-    """``SIZE METHOD EXT`` as given, or a preset's: a preset name stands alone."""
-    try:
-        preset = get_preset(size)
-    except ThumbnailError as e:
-        raise CommandError(e.message) from e
-    if preset is not None and method is None and ext is None:
-        return preset.size, preset.method, preset.ext
-    if preset is None and method is not None and ext is not None:
-        return size, method, ext
-    if preset is not None:
-        raise CommandError(_("A preset stands alone: give PRESET, or SIZE METHOD EXT."))
-    if method is None and is_preset_name(size):
-        raise CommandError(_("There is no preset %(name)r in THUMBNAILS_PRESETS.") % {"name": size})
-    raise CommandError(_("Give SIZE METHOD EXT (e.g. 200x200 crop .jpg), or the name of a preset."))
-
-
-def check_spec(size: str, method: str, ext: str) -> None:
-    """Refuse a bad SIZE/METHOD/EXT, or a size the policy refuses, before any work."""
-    try:
-        width, height = parse_size(size)
-        spec = ThumbnailSpec("", width, height, validate_method(method), normalize_ext(ext))
-        enforce(spec)
-    except ThumbnailError as e:
-        raise CommandError(e.message) from e
+def status_text(outcome: SourceOutcome, specs: int) -> str:
+    """``rendered (12.3 ms)``, ``skipped (exists)``, ``failed: ...``; counts for several specs."""
+    if outcome.status == FAILED:
+        return _("failed: %(message)s") % {"message": outcome.message}
+    if specs > 1:
+        return _("rendered %(r)d, skipped %(s)d (%(ms).1f ms)") % {
+            "r": outcome.rendered,
+            "s": outcome.skipped,
+            "ms": outcome.duration * 1000,
+        }
+    if outcome.status == RENDERED:
+        return _("rendered (%(ms).1f ms)") % {"ms": outcome.duration * 1000}
+    return _("skipped (exists)")
 
 
 def clean_prefix(prefix: str) -> str:

@@ -1,0 +1,127 @@
+"""Running a warm: in this process (threads), or as tasks for workers elsewhere.
+
+:func:`run_here` warms the sources in threads and yields each source's
+:class:`~.passes.SourceOutcome` in walk order, whatever order the threads
+finish in, with at most a few sources in flight (a walk of millions holds no
+list of them). :func:`enqueue_all` hands the sources to the task backend in
+batches and, when asked to wait, yields each batch's counts as it finishes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .passes import SourceOutcome, warm_source
+from .specs import WarmSpec
+
+T = TypeVar("T")
+
+#: Seconds between two looks at a batch's task result while waiting for it.
+POLL = 0.5
+
+#: Failures listed in the summary; the rest are counted (each is on stderr as it happens).
+MAX_LISTED_FAILURES = 1000
+
+
+@dataclass
+class Batch:
+    """What one task did: how many sources, counts by thumbnail status, failures."""
+
+    sources: int
+    last: str
+    rendered: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def ordered_results(
+    executor: ThreadPoolExecutor, fn: Callable[[str], T], items: Iterable[str], window: int
+) -> Iterator[T]:
+    """Like ``executor.map`` (results in input order) with at most ``window`` tasks queued."""
+    pending: deque[Future[T]] = deque()
+    for item in items:
+        pending.append(executor.submit(fn, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def run_here(paths: Iterable[str], specs: list[WarmSpec], workers: int) -> Iterator[SourceOutcome]:
+    """Warm ``paths`` in ``workers`` threads; outcomes in walk order."""
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbnails_warm")
+    try:
+        yield from ordered_results(executor, lambda p: warm_source(p, specs), paths, workers * 4)
+    finally:
+        # On Ctrl-C or a configuration error, drop the queue but let the
+        # renders in progress finish (their writes are atomic anyway).
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def enqueue_all(
+    batches: Iterable[list[str]],
+    specs: list[WarmSpec],
+    *,
+    queue: str | None,
+    backend: str | None,
+    wait: bool,
+    on_enqueued: Callable[[list[str]], None],
+) -> Iterator[Batch]:
+    """Enqueue every batch; with ``wait``, yield each one's counts as it finishes.
+
+    Results are read back in the order the batches were enqueued; only the ids
+    of the batches not read back yet are kept.
+    """
+    from . import tasks
+
+    waiting: deque[tuple[str, str, int]] = deque()
+    for paths in batches:
+        result = tasks.enqueue(paths, specs, queue=queue, backend=backend)
+        on_enqueued(paths)
+        if not wait:
+            continue
+        counts = tasks.outcome_of(result)  # an immediate backend has run it already
+        if counts is not None:
+            yield _batch(counts, paths[-1], len(paths))
+            continue
+        waiting.append((result.id, paths[-1], len(paths)))
+        while waiting:
+            batch = _finished_batch(waiting[0], backend, block=False)
+            if batch is None:
+                break
+            waiting.popleft()
+            yield batch
+    while waiting:
+        batch = _finished_batch(waiting.popleft(), backend, block=True)
+        assert batch is not None
+        yield batch
+
+
+def _finished_batch(item: tuple[str, str, int], backend: str | None, block: bool) -> Batch | None:
+    from . import tasks
+
+    result_id, last, count = item
+    while True:
+        counts = tasks.outcome_of(tasks.refreshed(result_id, backend))
+        if counts is not None:
+            return _batch(counts, last, count)
+        if not block:
+            return None
+        time.sleep(POLL)
+
+
+def _batch(counts: dict[str, Any], last: str, count: int) -> Batch:
+    return Batch(
+        sources=int(counts.get("sources", count)),
+        last=last,
+        rendered=int(counts.get("rendered", 0)),
+        skipped=int(counts.get("skipped", 0)),
+        failed=int(counts.get("failed", 0)),
+        failures=[(str(p), str(m)) for p, m in counts.get("failures", [])],
+    )
