@@ -13,6 +13,7 @@ from .policy import enforce
 from .presets import resolve
 from .signing import sign
 from .spec import ThumbnailSpec, build_spec
+from .versions import format_version
 
 
 class Thumbnail:
@@ -62,19 +63,27 @@ def source_name(source: Any) -> str:
 
 
 def thumbnail(
-    source: Any, size: str, method: str | None = None, ext: str | None = None
+    source: Any,
+    size: str,
+    method: str | None = None,
+    ext: str | None = None,
+    *,
+    version: Any = None,
 ) -> Thumbnail:
     """Return the :class:`Thumbnail` of ``source``; an empty source gives an empty URL.
 
     ``size`` is a size or the name of a preset (``THUMBNAILS_PRESETS``);
     ``method`` and ``ext`` left out are the preset's, else ``"crop"`` and ``".jpg"``.
+    ``version`` (a model's ``updated_at``, a content hash: see
+    :mod:`restthumbs.versions`) is signed into the URL, so a new version is a new
+    URL; ``None`` gives the unversioned URL.
     Raises :class:`~restthumbs.exceptions.InvalidSpec` (a ``ValueError``) for a
-    malformed size, method or extension, or a size this server would refuse.
+    malformed size, method, extension or version, or a size this server would refuse.
     """
     path = source_name(source)
     if not path:
         return Thumbnail(None, "", "")
-    spec = build_spec(path, *resolve(size, method, ext))
+    spec = build_spec(path, *resolve(size, method, ext), version=format_version(version))
     enforce(spec)
     secret = sign(spec)
     name = spec.name(secret)
@@ -83,13 +92,15 @@ def thumbnail(
     return Thumbnail(spec, name, url, width, height)
 
 
-def thumbnail_or_empty(source: Any, size: Any, method: Any = None, ext: Any = None) -> Thumbnail:
+def thumbnail_or_empty(
+    source: Any, size: Any, method: Any = None, ext: Any = None, *, version: Any = None
+) -> Thumbnail:
     """:func:`thumbnail` for pages (the tags, the admin): a bad argument gives an empty
     :class:`Thumbnail` and a logged warning, unless ``THUMBNAILS_DEBUG`` is on (by
     default: under ``DEBUG``), when it raises. A page never fails because of a thumbnail.
     """
     try:
-        return thumbnail(source, size, method, ext)
+        return thumbnail(source, size, method, ext, version=version)
     except ThumbnailError as e:
         if app_settings.DEBUG:
             raise
@@ -106,6 +117,13 @@ def thumbnail_or_empty(source: Any, size: Any, method: Any = None, ext: Any = No
         return EMPTY
 
 
-def thumbnail_url(source: Any, size: str, method: str | None = None, ext: str | None = None) -> str:
+def thumbnail_url(
+    source: Any,
+    size: str,
+    method: str | None = None,
+    ext: str | None = None,
+    *,
+    version: Any = None,
+) -> str:
     """The signed URL of a thumbnail (see :func:`thumbnail`)."""
-    return thumbnail(source, size, method, ext).url
+    return thumbnail(source, size, method, ext, version=version).url

@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the URL starts with, where the server is mounted (default: %(default)s; "
         "for example http://127.0.0.1:8000/)",
     )
+    url.add_argument(
+        "--version",
+        metavar="V",
+        default=None,
+        help="sign this version into the URL (a new source, a new URL)",
+    )
     _add_secret_key(url, "one of the two is required")
     url.set_defaults(handler=url_command)
     return parser
@@ -185,7 +191,7 @@ def url_command(args: argparse.Namespace) -> int:
     from .exceptions import ThumbnailError
 
     try:
-        print(thumbnail_url(args.path, args.size, args.method, args.ext))
+        print(thumbnail_url(args.path, args.size, args.method, args.ext, version=args.version))
     except ThumbnailError as e:
         raise CommandError(e.message) from e
     return 0

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from .invalidation.conf import InvalidationSettings
 from .remote.conf import RemoteSettings
 
 DEFAULT_STORAGE_CLASS = "django.core.files.storage.FileSystemStorage"
@@ -30,7 +31,7 @@ _MISSING = object()
 _T = TypeVar("_T")
 
 
-class AppSettings(RemoteSettings):
+class AppSettings(RemoteSettings, InvalidationSettings):
     """Typed, lazy access to restthumbs' settings.
 
     Each ``THUMBNAILS_*`` lookup is remembered until Django's ``setting_changed``

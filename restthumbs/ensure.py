@@ -11,6 +11,10 @@ looked, calls :func:`render_missing`. The flow for a name that is not stored yet
   ``THUMBNAILS_LOCK_TIMEOUT``) until the file appears, taking over the lock if
   it is released without a file; give up with :class:`ThumbnailBusy`;
 - read the source once, render, write atomically, send ``thumbnail_rendered``.
+
+A thumbnail found or stored is remembered in the shared cache where that spares
+storage requests (:mod:`restthumbs.stored`); the memory is recalled before the
+look or render, so a purge that races it leaves nothing stale.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from .storage import (
     source_storage,
     thumbnail_storage,
 )
+from .stored import recall
 
 logger = logging.getLogger("restthumbs")
 
@@ -61,7 +66,11 @@ def ensure_thumbnail(spec: ThumbnailSpec, secret: str) -> Result:
     """Return the stored thumbnail for ``spec``, rendering it if it is missing."""
     storage = thumbnail_storage()
     name = spec.name(secret)
+    memory = recall(name)
+    if memory.stored:
+        return Result(name, storage, rendered=False)
     if is_stored(storage, name):
+        memory.remember()
         return Result(name, storage, rendered=False)
     return render_missing(spec, secret)
 
@@ -74,6 +83,7 @@ def render_missing(spec: ThumbnailSpec, secret: str) -> Result:
     """
     storage = thumbnail_storage()
     name = spec.name(secret)
+    memory = recall(name)  # before the render: a purge from now on makes it worthless
     timeout = float(app_settings.LOCK_TIMEOUT)
     lock = CacheLock(app_settings.CACHE, lock_key(app_settings.KEY_PREFIX, name), timeout)
     waited = 0.0
@@ -88,6 +98,7 @@ def render_missing(spec: ThumbnailSpec, secret: str) -> Result:
         elif is_stored(storage, name):  # another worker rendered and unlocked since our first look
             return Result(name, storage, rendered=False)
         duration = _render_and_save(spec, storage, name)
+        memory.remember()
     finally:
         lock.release()
     return Result(name, storage, rendered=True, duration=duration, waited=waited)

@@ -25,13 +25,18 @@ from .api import Thumbnail, thumbnail_or_empty
 from .responsive import Picture, ResponsiveImage, html_names, picture_or_empty, srcset_or_empty
 
 
-def thumbnail(source: Any, size: Any, method: Any = None, ext: Any = None) -> Thumbnail:
-    """``{{ thumbnail(image, "400x300", "smart", ".webp").url }}``; ``{{ thumbnail(...) }}`` is the URL."""
-    return thumbnail_or_empty(source, size, method, ext)
+def thumbnail(
+    source: Any, size: Any, method: Any = None, ext: Any = None, *, version: Any = None
+) -> Thumbnail:
+    """``{{ thumbnail(image, "400x300", "smart", ".webp").url }}``; ``{{ thumbnail(...) }}`` is
+    the URL; ``version=photo.updated_at`` signs a version into it."""
+    return thumbnail_or_empty(source, size, method, ext, version=version)
 
 
-def thumbnail_url(source: Any, size: Any, method: Any = None, ext: Any = None) -> str:
-    return thumbnail_or_empty(source, size, method, ext).url
+def thumbnail_url(
+    source: Any, size: Any, method: Any = None, ext: Any = None, *, version: Any = None
+) -> str:
+    return thumbnail_or_empty(source, size, method, ext, version=version).url
 
 
 def srcset(

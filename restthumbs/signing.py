@@ -3,7 +3,10 @@
 The secret of a thumbnail is the lowercase hex HMAC-SHA256 of
 ``"<source_path>\\0<size>\\0<method>\\0<ext>"`` computed by Django's
 :func:`~django.utils.crypto.salted_hmac` with the salt ``"restthumbs.signing"``
-and the current key. Verification accepts the current key and every fallback
+and the current key. A versioned thumbnail's message has its version as a fifth
+part, ``"...\\0<ext>\\0<version>"``: no part can hold a NUL, so the message of a
+versioned thumbnail is never that of an unversioned one, whose message (and
+so whose secret) is unchanged. Verification accepts the current key and every fallback
 (key rotation) and always compares in constant time. Reads settings, no I/O.
 """
 
@@ -24,7 +27,10 @@ KEY_SALT = "restthumbs.signing"
 
 
 def _message(spec: ThumbnailSpec) -> bytes:
-    return "\x00".join((spec.source_path, spec.size, spec.method, spec.ext)).encode()
+    parts = [spec.source_path, spec.size, spec.method, spec.ext]
+    if spec.version is not None:
+        parts.append(spec.version)
+    return "\x00".join(parts).encode()
 
 
 @functools.lru_cache(maxsize=16)

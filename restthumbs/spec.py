@@ -9,6 +9,13 @@ A thumbnail name is ``<source_path>/<size>/<method>/<secret>.<ext>``:
 - ``ext``: ``jpg``, ``jpeg``, ``png``, ``webp``, ``gif`` or ``avif``, lower case;
 - ``secret``: 64 lowercase hex digits (checked by :mod:`restthumbs.signing`).
 
+A versioned thumbnail (a new source, a new URL) has a version between its
+secret and its extension: ``<source_path>/<size>/<method>/<secret>.v<version>.<ext>``,
+the version 1 to 64 ASCII letters, digits, ``-`` or ``_`` (:data:`VERSION_PATTERN`).
+A secret is hex and has no dot, so the two spellings never meet, and a last segment
+whose version is malformed is read as a secret, which fails verification (401),
+exactly as every such URL did before versions existed.
+
 Every thumbnail has exactly one spelling, so anything else is refused here.
 This is the one grammar of thumbnail names: the view parses with
 :func:`parse_name`, and the commands recognise stored thumbnails with
@@ -49,8 +56,15 @@ CONTENT_TYPES: dict[str, str] = {
     "AVIF": "image/avif",
 }
 
+#: A version in a thumbnail name (``.v<version>`` before the extension).
+VERSION_PATTERN = r"[0-9A-Za-z_-]{1,64}"
+VERSION_MARK = ".v"
+
 _DRIVE_LETTERS = frozenset(string.ascii_letters)
-_STORED_FILENAME_RE = re.compile(rf"[0-9a-f]{{{SECRET_LENGTH}}}\.(?P<ext>[a-z]+)")
+_VERSION_RE = re.compile(VERSION_PATTERN)
+_STORED_FILENAME_RE = re.compile(
+    rf"[0-9a-f]{{{SECRET_LENGTH}}}(?:\.v(?P<version>{VERSION_PATTERN}))?\.(?P<ext>[a-z]+)"
+)
 _SIZE_RE = re.compile(
     r"^(?:([1-9][0-9]{0,8})x([1-9][0-9]{0,8})|([1-9][0-9]{0,8})x|x([1-9][0-9]{0,8}))$"
 )
@@ -65,6 +79,8 @@ class ThumbnailSpec:
     height: int | None
     method: str
     ext: str
+    #: ``None`` for the unversioned name (and the HMAC message) of every URL before versions.
+    version: str | None = None
 
     @property
     def size(self) -> str:
@@ -82,6 +98,8 @@ class ThumbnailSpec:
 
     def name(self, secret: str) -> str:
         """The storage name (and URL path below the prefix) for ``secret``."""
+        if self.version is not None:
+            secret = f"{secret}{VERSION_MARK}{self.version}"
         return f"{self.source_path}/{self.size}/{self.method}/{secret}.{self.ext}"
 
     @property
@@ -139,7 +157,17 @@ def validate_source_path(path: str) -> str:
     return path
 
 
-def build_spec(source_path: str, size: str, method: str, ext: str) -> ThumbnailSpec:
+def validate_version(version: str) -> str:
+    if _VERSION_RE.fullmatch(version) is None:
+        raise InvalidSpec(
+            f"Invalid version {version!r}: expected 1 to 64 ASCII letters, digits, '-' or '_'."
+        )
+    return version
+
+
+def build_spec(
+    source_path: str, size: str, method: str, ext: str, version: str | None = None
+) -> ThumbnailSpec:
     """Validate each part and return the spec; raises a :class:`ThumbnailError`."""
     width, height = parse_size(size)
     return ThumbnailSpec(
@@ -148,6 +176,7 @@ def build_spec(source_path: str, size: str, method: str, ext: str) -> ThumbnailS
         height=height,
         method=validate_method(method),
         ext=normalize_ext(ext),
+        version=None if version is None else validate_version(version),
     )
 
 
@@ -155,6 +184,8 @@ def parse_name(name: str) -> tuple[ThumbnailSpec, str]:
     """Split a decoded URL path (below the prefix) into ``(spec, secret)``.
 
     The secret is returned as written; verifying it is :mod:`restthumbs.signing`'s job.
+    A ``.v<version>`` before the extension is the version only when it is well
+    formed; otherwise it stays part of the secret, which then fails verification.
     """
     parts = name.rsplit("/", 3)
     if len(parts) != 4:
@@ -165,8 +196,17 @@ def parse_name(name: str) -> tuple[ThumbnailSpec, str]:
         raise NotAThumbnailURL()
     if ext not in EXTENSIONS:
         raise InvalidSpec(f"Invalid extension {ext!r}.")
-    spec = build_spec(source_path, size, method, ext)
+    secret, version = split_version(secret)
+    spec = build_spec(source_path, size, method, ext, version)
     return spec, secret
+
+
+def split_version(head: str) -> tuple[str, str | None]:
+    """``"<secret>.v<version>"`` -> ``(secret, version)``; anything else is all secret."""
+    secret, mark, version = head.rpartition(VERSION_MARK)
+    if mark and _VERSION_RE.fullmatch(version) is not None:
+        return secret, version
+    return head, None
 
 
 # -- recognising stored thumbnails -------------------------------------------------
@@ -182,9 +222,21 @@ def is_size(segment: str) -> bool:
 
 
 def is_thumbnail_tail(size: str, method: str, filename: str) -> bool:
-    """Whether ``<size>/<method>/<filename>`` is spelled exactly as restthumbs stores it."""
+    """Whether ``<size>/<method>/<filename>`` is spelled exactly as restthumbs stores it
+    (versioned or not)."""
     match = _STORED_FILENAME_RE.fullmatch(filename)  # not match + "$": that allows a final "\n"
     return match is not None and match["ext"] in EXTENSIONS and method in METHODS and is_size(size)
+
+
+def source_of(name: str) -> str:
+    """The source path of a thumbnail name: all but its last three segments."""
+    return name.rsplit("/", 3)[0]
+
+
+def stored_version(filename: str) -> str | None:
+    """The version of a stored thumbnail's file name (``None``: unversioned, or not one)."""
+    match = _STORED_FILENAME_RE.fullmatch(filename)
+    return None if match is None else match["version"]
 
 
 def is_thumbnail_name(name: str) -> bool:

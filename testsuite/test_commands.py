@@ -450,8 +450,18 @@ def test_command_line_exit_statuses(
             "thumbnails_warm",
             ["SIZE", "METHOD", "EXT", "--prefix DIR", "--workers N", "--fail-on-error"],
         ),
-        ("thumbnails_purge", ["SOURCE_PATH", "--dry-run"]),
-        ("thumbnails_url", ["SOURCE_PATH", "SIZE", "METHOD", "EXT"]),
+        (
+            "thumbnails_purge",
+            [
+                "SOURCE_PATH",
+                "--prefix DIR",
+                "--version V",
+                "--keep-version V",
+                "--orphans",
+                "--dry-run",
+            ],
+        ),
+        ("thumbnails_url", ["SOURCE_PATH", "SIZE", "METHOD", "EXT", "--version V"]),
     ],
 )
 def test_help_describes_every_argument(
@@ -603,7 +613,9 @@ def test_purge_of_a_source_without_thumbnails(
     thumbs_dir: Path, write_source: Callable[..., Path]
 ) -> None:
     stdout, _ = run("thumbnails_purge", "nothing.jpg")  # the thumbnail root does not even exist
-    assert stdout == "Deleted 0 thumbnails of nothing.jpg.\n"
+    assert stdout == (
+        "Deleted 0 thumbnails of nothing.jpg.\nNo thumbnail of nothing.jpg is stored.\n"
+    )
     assert not thumbs_dir.exists()
 
     write_source("one.jpg", small_image())

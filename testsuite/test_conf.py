@@ -74,6 +74,9 @@ EXTRA_DEFAULTS: list[tuple[str, Any]] = [
     ("THUMBNAILS_SITE_MAX_PAGES", 2),
     ("THUMBNAILS_SITE_TTL", 86_400),
     ("THUMBNAILS_SITE_BROWSER", None),
+    # Invalidation and the memory of stored thumbnails (docs/operations.md)
+    ("THUMBNAILS_STORED_CACHE_TIMEOUT", 3600),
+    ("THUMBNAILS_PURGE_FIELDS", []),
 ]
 ALL_DEFAULTS = CONTRACT_DEFAULTS + EXTRA_DEFAULTS
 
@@ -133,6 +136,8 @@ OVERRIDES: list[tuple[str, Any, Any]] = [
     ("THUMBNAILS_SITE_MAX_PAGES", 1, 1),
     ("THUMBNAILS_SITE_TTL", 3600, 3600),
     ("THUMBNAILS_SITE_BROWSER", "/opt/chromium/chrome", "/opt/chromium/chrome"),
+    ("THUMBNAILS_STORED_CACHE_TIMEOUT", 0, 0),
+    ("THUMBNAILS_PURGE_FIELDS", ("gallery.Photo.image",), ["gallery.Photo.image"]),
 ]
 
 

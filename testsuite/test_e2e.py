@@ -263,6 +263,38 @@ def test_a_hit_never_reaches_gunicorn(stack: Stack) -> None:
     assert all("upstream=-" in line for line in served[1:])
 
 
+def test_versioned_urls_through_nginx(stack: Stack) -> None:
+    """``<secret>.v<version>.<ext>``: rendered once, then a plain file hit for nginx; a
+    replaced source under a new version is a new URL, while the old URL still serves the
+    old file (what a CDN keeps); a tampered version is a 401, never stored."""
+    write_source(stack.sources, "versioned.jpg", images.jpeg_bytes((400, 300)))
+    old = thumbnail("versioned.jpg", "80x60", version="20240501T120000000000Z")
+    url = stack.nginx.url(old.url)
+
+    cold, hit = request(url), request(url)
+    assert cold.status == 200, stack.describe()
+    assert hit.status == 200 and hit.body == cold.body
+    assert hit.headers["Content-Type"] == "image/jpeg"
+    assert hit.all("Cache-Control") == [PUBLIC]
+    assert (stack.thumbnails / old.name).read_bytes() == cold.body
+    served = [line for line in stack.nginx.access_lines() if request_path(url) in line]
+    assert len(served) == 2 and "upstream=-" in served[1]  # the hit never left nginx
+
+    write_source(stack.sources, "versioned.jpg", images.jpeg_bytes((400, 200)))
+    new = thumbnail("versioned.jpg", "80x60", version="20240601T120000000000Z")
+    assert new.url != old.url
+    fresh = request(stack.nginx.url(new.url))
+    assert fresh.status == 200 and fresh.body != cold.body
+    assert request(url).body == cold.body  # the old URL, the old file: never overwritten
+
+    tampered = request(url.replace(".v20240501T120000000000Z.", ".v20240701T120000000000Z."))
+    assert tampered.status == 401
+    assert tampered.all("Cache-Control") == ["no-store"]
+    assert sorted(p.name for p in (stack.thumbnails / old.name).parent.iterdir()) == sorted(
+        [old.name.rsplit("/", 1)[1], new.name.rsplit("/", 1)[1]]
+    )
+
+
 # -- errors are no-store, through nginx too -----------------------------------
 
 

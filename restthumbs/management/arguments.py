@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -50,3 +52,18 @@ def add_spec(parser: CommandParser, preset: bool = False) -> None:
         help=_("Output format: jpg, jpeg, png, webp, gif or avif (a leading dot is accepted)."),
         nargs=nargs,
     )
+
+
+class VersionedCommand(TranslatedCommand):
+    """A command with :func:`add_version`'s ``--version V``, which takes the place of
+    Django's own ``--version`` (that prints Django's version) instead of conflicting."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        kwargs.setdefault("conflict_handler", "resolve")
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
+
+def add_version(parser: CommandParser, help_text: str) -> None:
+    """``--version V``: the version of thumbnail URLs (``photo.updated_at``, a hash...),
+    in a :class:`VersionedCommand`."""
+    parser.add_argument("--version", metavar="V", default=None, help=help_text)

@@ -3,9 +3,11 @@
 A backend turns a stored thumbnail into a response: :meth:`ResponseBackend.respond`.
 The view first offers it the hit: :meth:`ResponseBackend.serve_stored` answers
 if the thumbnail is stored and returns ``None`` if it is not (then the view
-renders it and calls ``respond``). The default does one existence check; a
+renders it and calls ``respond``). The default does one existence check, which
+the shared cache's memory of stored thumbnails spares where a look is a network
+request (:mod:`restthumbs.stored`: a repeated hit on S3 costs no request); a
 backend that can tell "missing" from the read itself overrides it to answer a
-hit in one storage read (the streaming backend does).
+hit in one storage read (the streaming backend does, and needs no memory).
 
 An instance is also callable as ``backend(request, storage, name,
 content_type)``, the signature backends had when they were plain functions, so
@@ -21,6 +23,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from ..storage import is_stored
+from ..stored import recall
 
 
 class ResponseBackend:
@@ -36,8 +39,11 @@ class ResponseBackend:
         self, request: HttpRequest, storage: Storage, name: str, content_type: str
     ) -> HttpResponseBase | None:
         """The hit path: the response if ``name`` is stored, ``None`` if it is not."""
-        if not is_stored(storage, name):
-            return None
+        memory = recall(name)
+        if not memory.stored:
+            if not is_stored(storage, name):
+                return None
+            memory.remember()
         return self.respond(request, storage, name, content_type)
 
     def __call__(

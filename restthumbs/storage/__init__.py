@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 import weakref
+from collections.abc import Iterator, Sequence
 
 from django.core.files.base import File
 from django.core.files.storage import InMemoryStorage, Storage
@@ -27,8 +28,10 @@ __all__ = [
     "StorageAdapter",
     "StoredFile",
     "adapter",
+    "delete_many",
     "is_s3",
     "is_stored",
+    "list_files",
     "local_path",
     "names_nothing",
     "open_source",
@@ -99,6 +102,16 @@ def save_atomically(
     """Store ``data`` under exactly ``name`` so no reader ever sees a partial file."""
     content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     adapter(storage).save(name, data, content_type)
+
+
+def list_files(storage: Storage, directory: str = "") -> Iterator[str]:
+    """Every file name below ``directory`` of ``storage``, lazily (on S3: 1,000 a request)."""
+    return adapter(storage).list_files(directory)
+
+
+def delete_many(storage: Storage, names: Sequence[str]) -> None:
+    """Delete ``names`` from ``storage`` (on S3: one ``DeleteObjects`` per 1,000)."""
+    adapter(storage).delete_many(names)
 
 
 def url_expiry(storage: Storage) -> int | None:

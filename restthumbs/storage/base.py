@@ -12,6 +12,7 @@ storage it has.
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -102,6 +103,27 @@ class StorageAdapter:
                 "overwrite files (for S3Storage: file_overwrite=True)."
             )
 
+    def list_files(self, directory: str) -> Iterator[str]:
+        """Every file name below ``directory`` (``""``: the whole storage), recursively,
+        each directory's files first, then its subdirectories in name order; a missing
+        directory lists nothing. Through ``listdir``, one directory at a time."""
+        stack = [directory]
+        while stack:
+            current = stack.pop()
+            try:
+                directories, files = self.storage.listdir(current)
+            except OSError as e:
+                if names_nothing(e):
+                    continue
+                raise
+            yield from (join_name(current, name) for name in sorted(files))
+            stack.extend(join_name(current, name) for name in sorted(directories, reverse=True))
+
+    def delete_many(self, names: Sequence[str]) -> None:
+        """Delete ``names`` (a missing one is no error); the Storage API's ``delete`` each."""
+        for name in names:
+            self.storage.delete(name)
+
     def url_expiry(self) -> int | None:
         """Seconds a URL from ``storage.url()`` stays valid; ``None`` if it never expires.
 
@@ -121,6 +143,10 @@ class StorageAdapter:
         ):
             return None
         return int(expire)
+
+
+def join_name(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name
 
 
 def _size_of(fp: object) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 
 from django.core.files.storage import FileSystemStorage
 
@@ -48,6 +49,15 @@ class LocalAdapter(StorageAdapter):
 
     def local_path(self, name: str) -> str:
         return self.storage.path(name)
+
+    def list_files(self, directory: str) -> Iterator[str]:
+        """``os.walk`` below ``directory``, sorted, symlinked directories not followed."""
+        root = self.storage.path("")
+        for top, directories, files in os.walk(self.storage.path(directory)):
+            directories.sort()
+            relative = os.path.relpath(top, root).replace(os.sep, "/")
+            base = "" if relative == "." else relative
+            yield from (f"{base}/{name}" if base else name for name in sorted(files))
 
     def open_stored(self, name: str, content: bool) -> StoredFile:
         path = self.storage.path(name)

@@ -10,7 +10,10 @@ settings (``location``, ``object_parameters``, ``default_acl``, SSE-C keys):
   ``ContentLength`` is checked before any byte of the body is read;
 - a stored thumbnail is one ``GetObject`` (``HeadObject`` for a HEAD request)
   whose response carries its size and ``Last-Modified``;
-- a write is one ``PutObject`` with ``ContentType`` and ``CacheControl``.
+- a write is one ``PutObject`` with ``ContentType`` and ``CacheControl``;
+- a listing pages through ``ListObjectsV2`` (1,000 keys a request, no delimiter:
+  one request per 1,000 names, however deep the tree); a batch deletion is one
+  ``DeleteObjects`` per 1,000 keys.
 
 A missing key is ``FileNotFoundError``; any other failure is
 :class:`~restthumbs.exceptions.StorageUnavailable`, with the cause kept for
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any, TypeGuard
 
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
 #: A source read from S3 stays in memory up to this size, then spills to a temporary file.
 SPOOL_MEMORY = 8 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
+#: Keys per ``DeleteObjects`` request: S3's maximum.
+DELETE_BATCH = 1000
 
 
 def is_s3(storage: Storage) -> TypeGuard[S3Storage]:
@@ -107,6 +112,39 @@ class S3Adapter(StorageAdapter):
         except (BotoCoreError, ClientError) as e:
             # An OSError, as a full disk is: the caller reports both as StorageWriteError.
             raise OSError(f"S3 PutObject {key!r} failed: {e}") from e
+
+    def list_files(self, directory: str) -> Iterator[str]:
+        root = self.key("")  # the location with a trailing "/", or "" without one
+        prefix = self.key(directory) + "/" if directory else root
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            pages = self._client().get_paginator("list_objects_v2")
+            for page in pages.paginate(Bucket=self._bucket(), Prefix=prefix):
+                yield from (entry["Key"][len(root) :] for entry in page.get("Contents", ()))
+        except (BotoCoreError, ClientError) as e:
+            raise StorageUnavailable(detail=f"S3 ListObjectsV2 {prefix!r}: {e}") from e
+
+    def delete_many(self, names: Sequence[str]) -> None:
+        """One ``DeleteObjects`` per :data:`DELETE_BATCH` keys; a key S3 could not delete
+        is an ``OSError`` naming it (a missing key is deleted, as S3 says)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for start in range(0, len(names), DELETE_BATCH):
+            keys = [{"Key": self.key(name)} for name in names[start : start + DELETE_BATCH]]
+            try:
+                response = self._client().delete_objects(
+                    Bucket=self._bucket(), Delete={"Objects": keys, "Quiet": True}
+                )
+            except (BotoCoreError, ClientError) as e:
+                raise OSError(f"S3 DeleteObjects failed: {e}") from e
+            errors = response.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise OSError(
+                    f"S3 DeleteObjects could not delete {len(errors)} key(s), first "
+                    f"{first.get('Key')!r}: {first.get('Code')} {first.get('Message', '')}"
+                )
 
     def key(self, name: str) -> str:
         """The object key of ``name``, as S3Storage computes it (``location`` prefix)."""

@@ -1,8 +1,10 @@
-"""``{% thumbnail source size [method [ext]] [as var] %}``, and the responsive tags.
+"""``{% thumbnail source size [method [ext]] [version=v] [as var] %}``, and the responsive tags.
 
 ``size`` is a size or the name of a preset (``THUMBNAILS_PRESETS``); a method
 or extension left out is the preset's, else ``crop`` and ``.jpg``, as in
-:func:`restthumbs.api.thumbnail`. ``{% srcset_image %}`` and ``{% picture %}``
+:func:`restthumbs.api.thumbnail`. ``version=photo.updated_at`` (a datetime, a
+content hash...: :mod:`restthumbs.versions`) signs a version into the URL, so a
+replaced source gets a new URL; a ``None`` version gives the unversioned URL. ``{% srcset_image %}`` and ``{% picture %}``
 are registered on this same library by :mod:`restthumbs.responsive.tags`.
 
 Load it as ``{% load thumbnail %}`` or, beside sorl-thumbnail or easy-thumbnails
@@ -31,26 +33,35 @@ from ..conf import app_settings
 from ..exceptions import InvalidSpec
 from ..presets import check_size_or_preset
 from ..responsive import tags as responsive_tags
-from ..spec import normalize_ext, validate_method
+from ..spec import normalize_ext, validate_method, validate_version
 
 register = template.Library()
 responsive_tags.install(register)
 
 USAGE = (
-    "Usage: {% thumbnail source size [method [ext]] [as var] %} (size: WxH, Wx, xH or a "
-    'preset name), for example {% thumbnail image "100x100" "crop" ".jpg" as thumb %} '
-    'or {% thumbnail image "avatar" %}.'
+    "Usage: {% thumbnail source size [method [ext]] [version=v] [as var] %} (size: WxH, Wx, "
+    'xH or a preset name), for example {% thumbnail image "100x100" "crop" ".jpg" as thumb %}, '
+    '{% thumbnail image "avatar" %} or {% thumbnail photo.image "avatar" '
+    "version=photo.updated_at %}."
 )
+VERSION_ARGUMENT = "version="
 
 
 class ThumbnailNode(template.Node):
-    def __init__(self, args: list[FilterExpression], target: str | None) -> None:
+    def __init__(
+        self,
+        args: list[FilterExpression],
+        target: str | None,
+        version: FilterExpression | None = None,
+    ) -> None:
         self.args = args
         self.target = target
+        self.version = version
 
     def render(self, context: Context) -> str:
         values = [arg.resolve(context) for arg in self.args]
-        thumb = thumbnail_or_empty(*values)
+        version = None if self.version is None else self.version.resolve(context)
+        thumb = thumbnail_or_empty(*values, version=version)
         if self.target is not None:
             context[self.target] = thumb
             return ""
@@ -71,17 +82,28 @@ def do_thumbnail(parser: Parser, token: Token) -> ThumbnailNode:
     if len(bits) >= 3 and bits[-2] == "as":
         target = bits[-1]
         bits = bits[:-2]
+    version: FilterExpression | None = None
+    if bits[-1].startswith(VERSION_ARGUMENT):
+        version = parser.compile_filter(bits[-1].removeprefix(VERSION_ARGUMENT))
+        bits = bits[:-1]
     if not 3 <= len(bits) <= 5:
         raise template.TemplateSyntaxError(USAGE)
     args = [parser.compile_filter(bit) for bit in bits[1:]]
     if app_settings.DEBUG:  # otherwise the same error is logged when the tag renders
-        _check_literals(args)
-    return ThumbnailNode(args, target)
+        _check_literals(args, version)
+    return ThumbnailNode(args, target, version)
 
 
-def _check_literals(args: list[FilterExpression]) -> None:
-    checks = (check_size_or_preset, validate_method, normalize_ext)
-    for check, expression in zip(checks, args[1:], strict=False):
+def _check_literals(args: list[FilterExpression], version: FilterExpression | None) -> None:
+    checks = [
+        (check, expression)
+        for check, expression in zip(
+            (check_size_or_preset, validate_method, normalize_ext), args[1:], strict=False
+        )
+    ]
+    if version is not None:
+        checks.append((validate_version, version))
+    for check, expression in checks:
         value = _literal(expression)
         if value is not None:
             try:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from restthumbs.exceptions import ThumbnailError
+from restthumbs.invalidation.fields import field_option, referenced_sources
 from restthumbs.spec import validate_source_path
 from restthumbs.storage import source_storage
 from restthumbs.warming.options import add_warm_options, parse_since, positive_int
@@ -55,6 +56,14 @@ class Command(TranslatedCommand):
             ),
         )
         add_warm_options(parser)
+        parser.add_argument(
+            "--field",
+            metavar="APP.MODEL.FIELD",
+            help=_(
+                "Warm the files a model's file field references now (e.g. gallery.Photo.image) "
+                "instead of walking the source storage: a replaced file is not warmed again."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         words = [options["size"], options.get("method"), options.get("ext")]
@@ -76,6 +85,7 @@ class Command(TranslatedCommand):
         if options["wait"] and not options["enqueue"]:
             raise CommandError(_("--wait goes with --enqueue."))
         prefix = clean_prefix(options["prefix"])
+        self.field = field_option(options.get("field"), options.get("since"))
         try:
             since = parse_since(options["since"]) if options["since"] else None
         except ValueError as e:  # argparse.ArgumentTypeError, from call_command(since=...)
@@ -93,7 +103,7 @@ class Command(TranslatedCommand):
                 raise CommandError(str(e)) from e
         counter = Counter(
             self.progress,
-            lambda: stream_sources(source_storage(), prefix, since=since, after=after),
+            lambda: self._sources(prefix, since, after),
         )
         if verbosity >= 1:
             counter.start()
@@ -172,9 +182,14 @@ class Command(TranslatedCommand):
 
     # -- the walk, the resume file, the report -------------------------------------
 
+    def _sources(self, prefix: str, since: datetime | None, after: str) -> Iterator[str]:
+        if self.field:  # what the model's rows reference (restthumbs.invalidation.fields)
+            return referenced_sources(self.field, prefix, after=after)
+        return stream_sources(source_storage(), prefix, since=since, after=after)
+
     def _listed(self, prefix: str, since: datetime | None, after: str) -> Iterator[str]:
         try:
-            yield from stream_sources(source_storage(), prefix, since=since, after=after)
+            yield from self._sources(prefix, since, after)
         except (FileNotFoundError, NotADirectoryError) as e:
             if not prefix:
                 return  # an empty (never written) source storage: nothing to warm
