@@ -90,6 +90,10 @@ def enqueue_all(
         if counts is not None:
             yield _batch(counts, paths[-1], len(paths))
             continue
+        if not waiting and not tasks.can_wait(backend):
+            raise tasks.CannotWait(
+                "--wait: this task backend gives no results back; enqueue without --wait."
+            )
         waiting.append((result.id, paths[-1], len(paths)))
         while waiting:
             batch = _finished_batch(waiting[0], backend, block=False)

@@ -82,6 +82,10 @@ def enqueue(
     return result
 
 
+class CannotWait(Exception):
+    """``--wait``, but the backend gives no results back and the task is still queued."""
+
+
 def can_wait(backend: str | None) -> bool:
     """Whether results can be read back from the backend (from another process)."""
     task: Any = warm_batch.using(backend=backend) if backend else warm_batch

@@ -16,6 +16,8 @@ gunicorn runs ``deploy/gunicorn.conf.py`` and nginx ``deploy/nginx.conf`` or
     moto.py       an S3 endpoint (moto server mode, in a thread)
     http.py       the one HTTP client: raw paths, no proxy, every status a Reply
     browser.py    headless Chromium through Selenium: images as loaded, screenshots
+    tasks.py      task workers: django-tasks-rq's RQ workers on Redis, a project for them
+    bucket.py     a moto S3 server in its own process, filled with many keys
 
 A missing binary or Python package raises :class:`Missing`; what that means is
 the caller's decision (the test suite: skip, or fail under ``CI=true``).

@@ -11,10 +11,12 @@ A bad image is a failure in the summary, never the end of the run.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -88,13 +90,14 @@ class Command(TranslatedCommand):
         self.field = field_option(options.get("field"), options.get("since"))
         try:
             since = parse_since(options["since"]) if options["since"] else None
-        except ValueError as e:  # argparse.ArgumentTypeError, from call_command(since=...)
+        except argparse.ArgumentTypeError as e:  # from call_command(since=...)
             raise CommandError(str(e)) from e
         state = self._state(options["resume"], specs, prefix, options["since"])
         verbosity = int(options["verbosity"])
         raw = getattr(self.stdout, "_out", self.stdout)  # the bar needs no newline added
         self.progress = Progress(raw, tty=self.stdout.isatty(), enabled=verbosity >= 1)
         self.failures: list[tuple[str, str]] = []
+        self.failed_sources = 0
         after = ""
         if state is not None:
             try:
@@ -151,11 +154,11 @@ class Command(TranslatedCommand):
         options: dict[str, Any],
         state: ResumeState | None,
     ) -> None:
-        from restthumbs.warming import tasks
-
+        try:
+            from restthumbs.warming import tasks
+        except ImproperlyConfigured as e:  # no Tasks framework, or TASKS is wrong
+            raise CommandError(str(e)) from e
         backend = options["backend"] or None
-        if options["wait"] and not tasks.can_wait(backend):
-            raise CommandError(_("--wait: this task backend cannot give results back."))
         self.enqueued = self.tasks = 0
 
         def enqueued(batch: list[str]) -> None:
@@ -168,17 +171,20 @@ class Command(TranslatedCommand):
 
         batches = tasks.batches(paths, options["batch_size"])
         done: Batch
-        for done in enqueue_all(
-            batches,
-            specs,
-            queue=options["queue"] or None,
-            backend=backend,
-            wait=options["wait"],
-            on_enqueued=enqueued,
-        ):
-            self.progress.add(done.rendered, done.skipped, done.failed, sources=done.sources)
-            for path, message in done.failures:
-                self._failed(path, message)
+        try:
+            for done in enqueue_all(
+                batches,
+                specs,
+                queue=options["queue"] or None,
+                backend=backend,
+                wait=options["wait"],
+                on_enqueued=enqueued,
+            ):
+                self.progress.add(done.rendered, done.skipped, done.failed, sources=done.sources)
+                for path, message in done.failures:
+                    self._failed(path, message)
+        except (tasks.CannotWait, ImproperlyConfigured) as e:  # ... or an unknown --backend
+            raise CommandError(str(e)) from e
 
     # -- the walk, the resume file, the report -------------------------------------
 
@@ -212,6 +218,7 @@ class Command(TranslatedCommand):
         return ResumeState(path, run)
 
     def _failed(self, path: str, message: str) -> None:
+        self.failed_sources += 1
         self.progress.note(f"{path}: {message}", self.stderr)
         if len(self.failures) < MAX_LISTED_FAILURES:
             self.failures.append((path, message))
@@ -226,10 +233,10 @@ class Command(TranslatedCommand):
             )
             return
         if self.failures and verbosity >= 1:
-            self.stdout.write(_("Failed (%(count)d):") % {"count": len(self.failures)})
+            self.stdout.write(_("Failed (%(count)d):") % {"count": self.failed_sources})
             for path, message in self.failures:
                 self.stdout.write(f"  {path}: {message}")
-            if p.failed > len(self.failures):
+            if self.failed_sources > len(self.failures):
                 self.stdout.write(_("  ... and more, listed above on stderr."))
         summary = _("Rendered %(rendered)d, skipped %(skipped)d, failed %(failed)d.") % {
             "rendered": p.rendered,
