@@ -46,10 +46,12 @@ def srcset(
     ext: Any = None,
     *,
     densities: Any = None,
+    version: Any = None,
     **attrs: Any,
 ) -> ResponsiveImage:
     """``{% srcset_image %}``: ``{{ srcset(image, "400x 800x", "scale", sizes="50vw") }}``."""
-    return srcset_or_empty(source, ladder, method, ext, densities, html_names(attrs))
+    attrs = html_names(attrs)
+    return srcset_or_empty(source, ladder, method, ext, densities, attrs, version=version)
 
 
 def picture(
@@ -60,10 +62,12 @@ def picture(
     *,
     densities: Any = None,
     formats: Any = None,
+    version: Any = None,
     **attrs: Any,
 ) -> Picture:
     """``{% picture %}``: ``{{ picture(image, "400x300 800x600", sizes="50vw", alt="") }}``."""
-    return picture_or_empty(source, ladder, method, ext, densities, formats, html_names(attrs))
+    attrs = html_names(attrs)
+    return picture_or_empty(source, ladder, method, ext, densities, formats, attrs, version=version)
 
 
 GLOBALS = {

@@ -306,3 +306,32 @@ def test_versioned_thumbnails_in_the_source_storage_are_not_sources(
     write_source(name, images.photo((10, 10)))
     assert list(walk_images(source_storage())) == ["b.jpg"]
     assert is_thumbnail_name(name)
+
+
+# -- the responsive tags -----------------------------------------------------------------
+
+
+def test_srcset_and_picture_take_a_version() -> None:
+    from restthumbs.responsive import picture, srcset
+
+    out = render('{% srcset_image "a.jpg" "100x 200x" version=v alt="" %}', {"v": 3})
+    urls = re.findall(r"/a\.jpg/[^ \"]+", out)
+    assert len(urls) >= 2 and all(url.endswith(".v3.jpg") for url in urls)
+    assert " version=" not in out  # an option, not an HTML attribute
+    out = render('{% picture "a.jpg" "100x" version="abc" alt="" %}')
+    versions = re.findall(r"/[0-9a-f]{64}(?:\.v(\w+))?\.(?:webp|avif|jpg)", out)
+    assert versions and set(versions) == {"abc"}
+    assert ".vabc.webp" in out and ".vabc.jpg" in out
+    assert str(srcset("a.jpg", "100x", version=3)) == render(
+        '{% srcset_image "a.jpg" "100x" version=3 %}'
+    )
+    assert ".v9." in str(picture("a.jpg", "100x", version=9))
+    env = environment()
+    jinja = env.from_string("{{ srcset('a.jpg', '100x', version=v) }}").render(v=3)
+    assert ".v3.jpg" in jinja
+
+
+def test_a_bad_literal_version_in_a_responsive_tag() -> None:
+    with override_settings(THUMBNAILS_DEBUG=True), pytest.raises(TemplateSyntaxError):
+        render('{% srcset_image "a.jpg" "100x" version="a b" %}')
+    assert render('{% srcset_image "a.jpg" "100x" version=v %}', {"v": 1.5}) == ""

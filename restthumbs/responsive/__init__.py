@@ -76,12 +76,18 @@ def _ladder(ladder: Any, method: Any, ext: Any) -> tuple[list[str], str, str, st
 
 
 def _build(
-    source: Any, sizes: list[str], method: str, ext: str, densities: Any, attrs: Mapping[str, Any]
+    source: Any,
+    sizes: list[str],
+    method: str,
+    ext: str,
+    densities: Any,
+    attrs: Mapping[str, Any],
+    version: Any = None,
 ) -> ResponsiveImage:
     descriptors: list[str] | None = None
     if densities is not None:
         sizes, descriptors = with_densities(sizes, densities)
-    thumbs = [thumbnail(source, size, method, ext) for size in sizes]
+    thumbs = [thumbnail(source, size, method, ext, version=version) for size in sizes]
     if descriptors is None:
         descriptors = [_width_descriptor(t) for t in thumbs]
     kept: dict[str, Thumbnail] = {}
@@ -108,13 +114,19 @@ def _width_descriptor(thumb: Thumbnail) -> str:
 
 
 def build_srcset(
-    source: Any, ladder: Any, method: Any, ext: Any, densities: Any, attrs: Mapping[str, Any]
+    source: Any,
+    ladder: Any,
+    method: Any,
+    ext: Any,
+    densities: Any,
+    attrs: Mapping[str, Any],
+    version: Any = None,
 ) -> ResponsiveImage:
     """:func:`srcset` with HTML attribute names as they are (the template tag's way)."""
     if not source_name(source):
         return ResponsiveImage()
     sizes, method, ext, _ = _ladder(ladder, method, ext)
-    return _build(source, sizes, method, ext, densities, attrs)
+    return _build(source, sizes, method, ext, densities, attrs, version)
 
 
 def build_picture(
@@ -125,6 +137,7 @@ def build_picture(
     densities: Any,
     formats: Any,
     attrs: Mapping[str, Any],
+    version: Any = None,
 ) -> Picture:
     """:func:`picture` with HTML attribute names as they are (the template tag's way)."""
     if not source_name(source):
@@ -135,7 +148,7 @@ def build_picture(
     fallback = check_fallback(resolved_ext)
     wanted = SOURCE_FORMATS if formats is None else parse_formats(formats)
     order = [f for f in wanted if can_encode(EXTENSIONS[f])] + [fallback]
-    ladders = {f: _build(source, sizes, method, f, densities, attrs) for f in order}
+    ladders = {f: _build(source, sizes, method, f, densities, attrs, version) for f in order}
     return Picture(ladders, {f: CONTENT_TYPES[EXTENSIONS[f]] for f in order})
 
 
@@ -146,15 +159,16 @@ def srcset(
     ext: str | None = None,
     *,
     densities: Any = None,
+    version: Any = None,
     **attrs: Any,
 ) -> ResponsiveImage:
     """The ladder as one ``<img srcset>``: a sequence of Thumbnails that writes itself.
 
     ``ladder``: sizes (``"400x300 800x600"``, or a list), or one preset name;
     ``densities`` (``"1x 2x"``) makes it one base size at each density.
-    ``method`` and ``ext`` as in :func:`restthumbs.api.thumbnail`.
+    ``method``, ``ext`` and ``version`` as in :func:`restthumbs.api.thumbnail`.
     """
-    return build_srcset(source, ladder, method, ext, densities, html_names(attrs))
+    return build_srcset(source, ladder, method, ext, densities, html_names(attrs), version)
 
 
 def picture(
@@ -165,6 +179,7 @@ def picture(
     *,
     densities: Any = None,
     formats: Any = None,
+    version: Any = None,
     **attrs: Any,
 ) -> Picture:
     """The ladder as ``<picture>``: AVIF and WebP ``<source>``s, then an ``<img>`` in ``ext``.
@@ -172,7 +187,8 @@ def picture(
     ``ext`` is the fallback, JPEG (default), PNG or GIF; ``formats`` narrows the
     sources (``"webp"``); a format this Pillow cannot write is left out.
     """
-    return build_picture(source, ladder, method, ext, densities, formats, html_names(attrs))
+    attrs = html_names(attrs)
+    return build_picture(source, ladder, method, ext, densities, formats, attrs, version)
 
 
 _T = TypeVar("_T")
@@ -202,10 +218,12 @@ def srcset_or_empty(
     ext: Any = None,
     densities: Any = None,
     attrs: Mapping[str, Any] | None = None,
+    *,
+    version: Any = None,
 ) -> ResponsiveImage:
     """:func:`build_srcset` for pages: a bad argument is an empty image and a warning,
     unless ``THUMBNAILS_DEBUG`` is on (as :func:`restthumbs.api.thumbnail_or_empty`)."""
-    args = (source, ladder, method, ext, densities, attrs or {})
+    args = (source, ladder, method, ext, densities, attrs or {}, version)
     return _or_empty("srcset_image", build_srcset, ResponsiveImage(), *args)
 
 
@@ -217,7 +235,9 @@ def picture_or_empty(
     densities: Any = None,
     formats: Any = None,
     attrs: Mapping[str, Any] | None = None,
+    *,
+    version: Any = None,
 ) -> Picture:
     """:func:`build_picture` for pages (see :func:`srcset_or_empty`)."""
-    args = (source, ladder, method, ext, densities, formats, attrs or {})
+    args = (source, ladder, method, ext, densities, formats, attrs or {}, version)
     return _or_empty("picture", build_picture, Picture(), *args)

@@ -1,11 +1,12 @@
 """``{% srcset_image %}`` and ``{% picture %}``, on the library of ``{% load thumbnail %}``::
 
-    {% srcset_image source ladder [method [ext]] [densities=...] [attr=value ...] [as var] %}
-    {% picture source ladder [method [ext]] [densities=...] [formats=...] [attr=value ...] [as var] %}
+    {% srcset_image source ladder [method [ext]] [densities=...] [version=...] [attr=value ...] [as var] %}
+    {% picture source ladder [method [ext]] [densities=...] [formats=...] [version=...] [attr=value ...] [as var] %}
 
 As Wagtail's tags of the same names: the first size is the ``src``, ``sizes``
 and any other attribute (``alt``, ``class``, ``loading``, ``data-id``...) are
-written as given, HTML-escaped; ``as var`` binds a
+written as given, HTML-escaped; ``version=`` signs a version into every URL
+(as ``{% thumbnail %}``'s); ``as var`` binds a
 :class:`~restthumbs.responsive.ResponsiveImage` or
 :class:`~restthumbs.responsive.Picture` and writes nothing. Arguments are
 compiled once; with ``THUMBNAILS_DEBUG`` on, a bad literal is a
@@ -27,13 +28,19 @@ from django.template.context import Context
 from ..conf import app_settings
 from ..exceptions import InvalidSpec
 from ..presets import check_size_or_preset, is_preset_name
-from ..spec import normalize_ext, validate_method
+from ..spec import normalize_ext, validate_method, validate_version
 from . import picture_or_empty, srcset_or_empty
 from .ladder import check_fallback, parse_densities, parse_formats, parse_sizes, split
 
 #: ``name=value``: an attribute (or option) name, then the value's filter expression.
 KEYWORD_RE = re.compile(r"([A-Za-z_:@][-A-Za-z0-9_:.@]*)=(.+)", re.DOTALL)
-OPTIONS = {"srcset_image": ("densities",), "picture": ("densities", "formats")}
+OPTIONS = {"srcset_image": ("densities", "version"), "picture": ("densities", "formats", "version")}
+#: How a literal option is checked when the template is compiled.
+OPTION_CHECKS: dict[str, Callable[[str], Any]] = {
+    "densities": parse_densities,
+    "formats": parse_formats,
+    "version": validate_version,
+}
 #: Written by the tag itself from the ladder.
 RESERVED = frozenset({"src", "srcset"})
 
@@ -64,13 +71,15 @@ class ResponsiveNode(template.Node):
         source, ladder, method, ext = values + [None] * (4 - len(values))
         options = {name: value.resolve(context) for name, value in self.options.items()}
         attrs = {name: value.resolve(context) for name, value in self.attrs.items()}
-        densities = options.get("densities")
+        densities, version = options.get("densities"), options.get("version")
         image: Any
         if self.tag == "picture":
             formats = options.get("formats")
-            image = picture_or_empty(source, ladder, method, ext, densities, formats, attrs)
+            image = picture_or_empty(
+                source, ladder, method, ext, densities, formats, attrs, version=version
+            )
         else:
-            image = srcset_or_empty(source, ladder, method, ext, densities, attrs)
+            image = srcset_or_empty(source, ladder, method, ext, densities, attrs, version=version)
         if self.target is not None:
             context[self.target] = image
             return ""
@@ -132,10 +141,7 @@ def _check_literals(
     checks: list[tuple[Callable[[str], Any], FilterExpression]] = list(
         zip((_check_ladder, validate_method, ext_check), positional[1:], strict=False)
     )
-    checks += [
-        (parse_densities if name == "densities" else parse_formats, value)
-        for name, value in options.items()
-    ]
+    checks += [(OPTION_CHECKS[name], value) for name, value in options.items()]
     for check, expression in checks:
         value = literal(expression)
         if value is not None:
