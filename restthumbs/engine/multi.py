@@ -13,10 +13,10 @@ How the outputs compare with the view's (``testsuite/test_engine_multi.py``):
 - a spec whose own render decodes at the same scale as the shared decode (the
   most demanding spec, and any other at that scale; every spec of a source that is
   not a JPEG or a large PNG) is byte-identical to the view's thumbnail;
-- a smaller ``crop`` or ``scale`` spec is resampled from a larger decode than its
-  own render would use (a JPEG DCT scale of 1/4 rather than 1/8, say): the same
-  size, format and region, pixels within a level or two on average (the larger
-  decode is, if anything, sharper);
+- a smaller ``crop`` or ``scale`` spec of a JPEG starts from the shared decode
+  ``reduce()``d by an integer factor to the size its own render decodes at (1/8
+  rather than 1/4 of the source, say; DCT scaling averages blocks too): the same
+  size, format and region, pixels within about 2 levels of 255 on average;
 - a smaller ``smart`` spec of a JPEG is rendered from its own decode, at its own
   scale, byte-identical: the window a smart crop settles on depends on the exact
   pixels it searches, and a different decode can move it.
@@ -87,7 +87,7 @@ def render_many(
         return
     icc_profile = im.info.get("icc_profile")
     try:
-        im, plans = _decode_shared(im, specs, upscale, max_memory)
+        im, plans, reductions = _decode_shared(im, specs, upscale, max_memory)
         im = normalize_mode(im)
     except ThumbnailError:
         raise
@@ -95,7 +95,8 @@ def render_many(
         raise SourceTooLarge(f"The source image is too large: {e}") from e
     except Exception as e:  # truncated or corrupt data surfaces here, as many types
         raise BadSourceImage(f"The source image cannot be decoded: {e}") from e
-    for spec, quality, thumb_plan in zip(specs, qualities, plans, strict=True):
+    reduced: dict[int, Image.Image] = {1: im}
+    for spec, quality, thumb_plan, k in zip(specs, qualities, plans, reductions, strict=True):
         if thumb_plan is ALONE:
             yield from _one_by_one(
                 fp, [spec], [quality], upscale, max_pixels, max_memory, animation
@@ -109,9 +110,13 @@ def render_many(
         except ThumbnailError as e:
             yield e
             continue
+        if k not in reduced:  # the size its own decode has: DCT scaling averages blocks too
+            reduced[k] = im.reduce(k)
+        source = reduced[k]
+        box = scale_box(thumb_plan.box, source.width / im.width, source.height / im.height)
         if spec.method == "smart":
-            thumb_plan = Plan(thumb_plan.size, smart_box(im, thumb_plan.box))
-        out, profile = to_srgb(resample(im, thumb_plan.size, thumb_plan.box), icc_profile)
+            box = smart_box(source, box)
+        out, profile = to_srgb(resample(source, thumb_plan.size, box), icc_profile)
         yield encode(out, spec.format, quality, profile)
 
 
@@ -146,13 +151,16 @@ def _one_by_one(
 
 def _decode_shared(
     im: Image.Image, specs: Sequence[ThumbnailSpec], upscale: bool, max_memory: int
-) -> tuple[Image.Image, list[Plan | ThumbnailError]]:
+) -> tuple[Image.Image, list[Plan | ThumbnailError], list[int]]:
     """:func:`.decoding.decode` for several specs: one decode that covers every plan.
 
-    Returns the oriented image and each spec's plan scaled to it (or the error
-    that spec alone has, its output being one its format cannot hold).
+    Returns the oriented image, each spec's plan scaled to it (or the error
+    that spec alone has, its output being one its format cannot hold), and the
+    factor by which to ``reduce()`` the image for each spec, so that it starts
+    from the size its own render decodes at (a JPEG's DCT scale: 1, 2, 4 or 8).
     """
     sw, sh = im.size  # the header's: a reduced decode makes the image smaller
+    reductions = [1] * len(specs)
     if im.format in ("JPEG", "MPO"):
         orientation = _orientation(im)
         plans = _plans(specs, sw, sh, orientation, upscale)
@@ -163,13 +171,16 @@ def _decode_shared(
             shared = dct_scale(im.size, need)
             if need[0] < sw and need[1] < sh:
                 im.draft(None, need)
-            plans = [
-                ALONE
+            own = [
+                dct_scale((sw, sh), draft_size((sw, sh), p, orientation))
                 if isinstance(p, Plan)
-                and spec.method == "smart"
-                and dct_scale((sw, sh), draft_size((sw, sh), p, orientation)) != shared
-                else p
-                for spec, p in zip(specs, plans, strict=True)
+                else shared
+                for p in plans
+            ]
+            reductions = [max(1, scale // shared) for scale in own]
+            plans = [
+                ALONE if isinstance(p, Plan) and spec.method == "smart" and k > 1 else p
+                for spec, p, k in zip(specs, plans, reductions, strict=True)
             ]
             good = [p for p in plans if isinstance(p, Plan) and p is not ALONE]
         _check_scans(im)
@@ -198,7 +209,7 @@ def _decode_shared(
         else p
         for p in plans
     ]
-    return im, scaled
+    return im, scaled, reductions
 
 
 def _plans(

@@ -21,8 +21,10 @@ from .specs import WarmSpec
 
 T = TypeVar("T")
 
-#: Seconds between two looks at a batch's task result while waiting for it.
-POLL = 0.5
+#: Seconds between two looks at a batch's task result while waiting for it: the
+#: first look soon (a batch may take milliseconds), then less often, up to POLL_MAX.
+POLL_START = 0.01
+POLL_MAX = 0.5
 
 #: Failures listed in the summary; the rest are counted (each is on stderr as it happens).
 MAX_LISTED_FAILURES = 1000
@@ -111,13 +113,15 @@ def _finished_batch(item: tuple[str, str, int], backend: str | None, block: bool
     from . import tasks
 
     result_id, last, count = item
+    pause = POLL_START
     while True:
         counts = tasks.outcome_of(tasks.refreshed(result_id, backend))
         if counts is not None:
             return _batch(counts, last, count)
         if not block:
             return None
-        time.sleep(POLL)
+        time.sleep(pause)
+        pause = min(pause * 1.5, POLL_MAX)
 
 
 def _batch(counts: dict[str, Any], last: str, count: int) -> Batch:

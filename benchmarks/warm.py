@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Warm benchmark: ``thumbnails_warm`` on a library of 12 MP photos, in one run.
+
+    pip install -e ".[bench,test]"        # sorl-thumbnail, django-tasks-rq, redis
+    python benchmarks/warm.py             # 40 photos, 3 repeats (a few minutes)
+    python benchmarks/warm.py --sources 8 --repeat 1    # a quick look
+
+It generates a corpus of photo-like 12 MP JPEGs (4240x2832, smooth colour
+fields and fine grain, as ``benchmarks/systems.py`` makes them; cached in
+``benchmarks/.corpus/warm``), starts a redis-server with the test harness and
+measures, each as the median of ``--repeat`` runs with the thumbnails deleted
+before every run:
+
+1. ``--enqueue --wait`` on 1 and then 2 RQ worker processes (django-tasks-rq,
+   ``SimpleWorker``), 200x200 crops, ``--batch-size`` sources per task (4): thumbnails
+   per second, and the ratio of 2 workers to 1 (target: >= 1.8 on 2 cores);
+2. a run in this process (one thread) of one size (200x200 crop) and of three
+   sizes in one pass (200x200 crop, 400x400 crop, 800x800 fit): the ratio of
+   their times (target: <= 1.4);
+3. sorl-thumbnail's ``get_thumbnail`` in a loop over the same corpus (200x200,
+   crop centre, its cached_db key-value store on SQLite), in its own process:
+   restthumbs' one-size warm against it in thumbnails per second (target: >= 5).
+
+Also reported: the peak RSS of each RQ worker (VmHWM), and the load average
+before and after, since the machine may be shared: read the ratios, and rerun
+when the load was high. This is not a test and does not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:  # run as a script: benchmarks/ is on sys.path, not its parent
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.systems import CORPUS, make_photo  # noqa: E402
+
+WARM_CORPUS = CORPUS / "warm"
+PHOTO_SIZE = (4240, 2832)  # 12 MP
+QUALITY = 85
+ONE = ["200x200", "crop", "jpg"]
+THREE = [*ONE, "400x400", "crop", "jpg", "800x800", "scale", "jpg"]
+SECRET = "benchmark-secret-key-0123456789-0123456789-0123456789"
+
+
+def ensure_corpus(count: int) -> Path:
+    photos = WARM_CORPUS / "photos"
+    photos.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        path = photos / f"photo-{i:02d}.jpg"
+        if not path.exists():
+            print(f"generating {path.name} {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}...", file=sys.stderr)
+            tmp = path.with_suffix(".tmp")
+            make_photo(PHOTO_SIZE, seed=100 + i).save(tmp, "JPEG", quality=92)
+            tmp.rename(path)
+    for extra in sorted(photos.glob("photo-*.jpg"))[count:]:
+        extra.unlink()  # a previous run with more sources
+    return WARM_CORPUS
+
+
+def load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def vm_hwm_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timed_warm(thumbnails: Path, *args: str) -> float:
+    """Seconds one ``thumbnails_warm`` takes in this process, from an empty thumbnail root."""
+    from django.core.management import call_command
+
+    shutil.rmtree(thumbnails, ignore_errors=True)
+    thumbnails.mkdir()
+    out = StringIO()
+    start = time.perf_counter()
+    call_command("thumbnails_warm", *args, "--prefix", "photos", stdout=out, stderr=StringIO())
+    elapsed = time.perf_counter() - start
+    summary = out.getvalue().strip().splitlines()[-1]
+    if ", failed 0." not in summary or summary.startswith("Rendered 0,"):
+        raise SystemExit(f"unexpected summary: {summary}")
+    return elapsed
+
+
+def median_warm(thumbnails: Path, repeat: int, *args: str) -> float:
+    return statistics.median(timed_warm(thumbnails, *args) for _ in range(repeat))
+
+
+# -- sorl-thumbnail, in its own process -------------------------------------------------
+
+
+def sorl_worker(corpus: Path, count: int, repeat: int) -> dict[str, Any]:
+    import django
+    from django.conf import settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="restthumbs-bench-sorl-"))
+    settings.configure(
+        SECRET_KEY=SECRET,
+        INSTALLED_APPS=["django.contrib.contenttypes", "sorl.thumbnail"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp / "db")}},
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        MEDIA_ROOT=str(tmp / "media"),
+        USE_TZ=True,
+        THUMBNAIL_QUALITY=QUALITY,
+    )
+    django.setup()
+    from django.core.management import call_command
+    from sorl.thumbnail import get_thumbnail
+
+    call_command("migrate", verbosity=0)
+    media = tmp / "media"
+    media.mkdir()
+    (media / "photos").symlink_to(corpus / "photos")  # sorl reads from the default storage
+    photos = sorted((corpus / "photos").glob("photo-*.jpg"))[:count]
+    times = []
+    try:
+        for run in range(repeat + 1):  # the first is a warm-up: imports, caches
+            shutil.rmtree(media / "cache", ignore_errors=True)
+            call_command("thumbnail", "clear", verbosity=0)
+            start = time.perf_counter()
+            for path in photos:
+                thumb = get_thumbnail(f"photos/{path.name}", "200x200", crop="center")
+                assert thumb.width == 200, thumb.width
+            if run:
+                times.append(time.perf_counter() - start)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"seconds": statistics.median(times), "count": len(photos)}
+
+
+def run_sorl(corpus: Path, count: int, repeat: int) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--sorl-worker", str(corpus), str(count), str(repeat)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"sorl worker failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sources", type=int, default=40, help="photos in the corpus")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
+    parser.add_argument("--batch-size", type=int, default=4, help="sources per task")
+    parser.add_argument("--sorl-worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sorl_worker:
+        corpus, count, repeat = args.sorl_worker
+        print(json.dumps(sorl_worker(Path(corpus), int(count), int(repeat))))
+        return
+
+    from testsuite import harness
+    from testsuite.harness import tasks as task_harness
+
+    corpus = ensure_corpus(args.sources)
+    n = args.sources
+    print(f"corpus: {n} JPEGs of {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}; load before: {load()}")
+    results: dict[str, Any] = {"sources": n, "repeat": args.repeat, "load_before": load()}
+    with harness.workspace("restthumbs-bench-warm-") as directory:
+        thumbnails = harness.make_dir(directory / "thumbnails")
+        with harness.redis_server(directory) as redis:
+            project = task_harness.task_project(
+                directory,
+                redis,
+                sources=corpus,
+                thumbnails=thumbnails,
+                secret_key=SECRET,
+                settings={"THUMBNAILS_QUALITY": QUALITY, "THUMBNAILS_LOCK_TIMEOUT": 60},
+            )
+            sys.path.insert(0, str(project.directory))
+            os.environ["DJANGO_SETTINGS_MODULE"] = "harness_settings"
+            import django
+
+            django.setup()
+
+            # 1. one and two RQ worker processes
+            per_second = {}
+            for workers in (1, 2):
+                with task_harness.rq_workers(project, workers) as started:
+                    enqueue = ["--enqueue", "--wait", "--batch-size", str(args.batch_size)]
+                    timed_warm(thumbnails, "64x64", "crop", "jpg", *enqueue)  # warm-up
+                    seconds = median_warm(thumbnails, args.repeat, *ONE, *enqueue)
+                    per_second[workers] = n / seconds
+                    rss = [round(vm_hwm_mb(w.pid), 1) for w in started]
+                print(
+                    f"{workers} worker(s): {seconds:.2f} s, {per_second[workers]:.1f} "
+                    f"thumbnails/s; peak RSS per worker {rss} MB"
+                )
+                results[f"workers_{workers}"] = {"seconds": seconds, "rss_mb": rss}
+            ratio = per_second[2] / per_second[1]
+            results["workers_ratio"] = ratio
+            print(f"2 workers / 1 worker: {ratio:.2f}x (target >= 1.8)")
+
+            # 2. one size, three sizes in one pass (this process, one thread)
+            timed_warm(thumbnails, "64x64", "crop", "jpg")  # warm-up
+            one = median_warm(thumbnails, args.repeat, *ONE)
+            three = median_warm(thumbnails, args.repeat, *THREE)
+            alone = {
+                " ".join(THREE[i : i + 3]): median_warm(thumbnails, args.repeat, *THREE[i : i + 3])
+                for i in (3, 6)
+            }
+            threads = median_warm(thumbnails, args.repeat, *ONE, "--workers", "2")
+            results.update(one_size=one, three_sizes=three, alone=alone, sizes_ratio=three / one)
+            results["one_size_two_threads"] = threads
+            print(f"one size (200x200 crop): {one:.2f} s, {n / one:.1f} thumbnails/s")
+            print(f"  the same, --workers 2: {threads:.2f} s, {n / threads:.1f} thumbnails/s")
+            for spec, seconds in alone.items():
+                print(f"one size ({spec}) alone: {seconds:.2f} s")
+            print(f"three sizes in one pass: {three:.2f} s, {3 * n / three:.1f} thumbnails/s")
+            print(f"three sizes / one size (200x200 crop): {three / one:.2f}x (target <= 1.4)")
+            for spec, seconds in alone.items():
+                print(f"three sizes / one size ({spec}): {three / seconds:.2f}x")
+            print(f"three sizes / the three one by one: {three / (one + sum(alone.values())):.2f}x")
+
+    # 3. sorl-thumbnail
+    sorl = run_sorl(corpus, n, args.repeat)
+    sorl_rate = sorl["count"] / sorl["seconds"]
+    results.update(sorl=sorl, sorl_ratio=(n / one) / sorl_rate, load_after=load())
+    results["sorl_ratio_two_threads"] = (n / threads) / sorl_rate
+    print(
+        f"sorl-thumbnail get_thumbnail loop: {sorl['seconds']:.2f} s, {sorl_rate:.1f} thumbnails/s"
+    )
+    print(f"restthumbs warm, one thread / sorl: {(n / one) / sorl_rate:.1f}x (target >= 5)")
+    print(f"restthumbs warm, --workers 2 / sorl: {(n / threads) / sorl_rate:.1f}x")
+    print(f"load after: {load()}")
+    print(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
