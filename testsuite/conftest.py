@@ -120,3 +120,15 @@ def client() -> Iterator[ClosingClient]:
     c = ClosingClient()
     yield c
     c.close_all()
+
+
+# -- fuzzing budgets: RESTTHUMBS_FUZZ=ci (default) or long (testsuite/fuzzing.py) ----
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Before collection, so the fuzz tests' settings see the chosen profile; an
+    explicit ``--hypothesis-profile`` is loaded after this and wins."""
+    from .fuzzing import register_profiles
+
+    register_profiles()
