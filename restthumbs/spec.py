@@ -150,6 +150,11 @@ def validate_source_path(path: str) -> str:
         raise InvalidSourcePath("Empty source path.")
     if "\x00" in path or "\\" in path:
         raise InvalidSourcePath("Source path contains a forbidden character.")
+    if not path.isascii():
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: a file name that is not UTF-8
+            raise InvalidSourcePath("Source path is not valid Unicode.") from None
     if path[0] == "/" or (path[1:2] == ":" and path[0] in _DRIVE_LETTERS):
         raise InvalidSourcePath("Source path must be relative.")
     if not _BAD_SEGMENTS.isdisjoint(path.split("/")):

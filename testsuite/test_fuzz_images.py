@@ -440,13 +440,6 @@ def large_png_with_bad_idat_crc() -> bytes:
     return bytes(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the banded-decode fuzzer: a large PNG is refused (422, 'bad chunk CRC') "
-    "when the size asked makes the engine decode it in bands (strips.py checks IDAT CRCs), "
-    "and rendered (200) when it is decoded whole (Pillow does not check them): the same "
-    "source is a thumbnail at one size and an error at another",
-)
 def test_a_png_is_accepted_or_refused_whatever_the_size_asked() -> None:
     data = large_png_with_bad_idat_crc()
     with Image.open(io.BytesIO(data)) as im:
@@ -460,15 +453,6 @@ def test_a_png_is_accepted_or_refused_whatever_the_size_asked() -> None:
     assert len(set(outcomes.values())) == 1, outcomes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by a long run of the image fuzzer, which slowed down quadratically: "
-    "restthumbs.storage._adapters is a WeakKeyDictionary whose values (the adapters) hold "
-    "their keys (adapter.storage), so no storage that got an adapter is ever freed. Each "
-    "storage built after a settings change (override_settings, pytest-django's settings "
-    "fixture: in users' test suites too) stays alive with its setting_changed receiver, "
-    "and every later setting_changed walks them all",
-)
 def test_a_storage_of_past_settings_is_freed() -> None:
     with override_settings(THUMBNAILS_UPSCALE=True):
         storage = thumbnail_storage()

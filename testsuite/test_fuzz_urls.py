@@ -253,15 +253,7 @@ def test_a_secret_signs_only_its_own_spec(spec: ThumbnailSpec, other: ThumbnailS
 #: invalid UTF-8 percent-encoded in the path.
 UNDECODABLE_NAME = b"\xff\xfe.jpg".decode("utf-8", "surrogateescape")
 
-SURROGATES_ARE_UNSIGNABLE = (
-    "found by the URL fuzzer: validate_source_path accepts lone surrogates (a file name "
-    "that is not UTF-8, as os.listdir gives it), and sign() then raises UnicodeEncodeError: "
-    "thumbnail_url() raises it instead of InvalidSourcePath, thumbnails_warm reports the "
-    "file as an 'unexpected error' with a traceback"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=SURROGATES_ARE_UNSIGNABLE)
 @examples(1)
 @given(source_paths)
 @example(UNDECODABLE_NAME)
@@ -273,7 +265,6 @@ def test_a_source_path_build_spec_accepts_can_be_signed(source: str) -> None:
     sign(spec)
 
 
-@pytest.mark.xfail(strict=True, reason=SURROGATES_ARE_UNSIGNABLE)
 def test_a_source_name_that_is_not_utf8_is_an_invalid_source_path() -> None:
     with pytest.raises(ThumbnailError):
         thumbnail_url(UNDECODABLE_NAME, "100x100")

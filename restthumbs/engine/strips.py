@@ -4,8 +4,8 @@ Pillow decodes a PNG into one buffer for the whole image (4 bytes a pixel for
 RGB): a 64 MP photo costs 256 MiB before any resampling. A non-interlaced,
 8-bit PNG can be read in bands instead, as libpng reads it row by row:
 
-1. The IDAT chunks are read here (CRCs checked) and inflated with a bound on
-   every call, so no chunk inflates to more than a band at once.
+1. The IDAT chunks are read here and inflated with a bound on every call, so
+   no chunk inflates to more than a band at once.
 2. Each band of filtered rows goes through Pillow's own PNG decoder (the
    "zip" decoder, which undoes the PNG filters), preceded by the band's
    previous row, already unfiltered, as a row with filter "None": the filters
@@ -17,7 +17,9 @@ RGB): a 64 MP photo costs 256 MiB before any resampling. A non-interlaced,
 
 The result is what a JPEG's reduced-scale decode is to the pipeline: a smaller
 image of the whole source, resampled from there. Any damage (a bad CRC, a
-broken zlib stream, missing rows) is :class:`~restthumbs.exceptions.BadSourceImage`.
+broken zlib stream, missing rows) is :class:`~restthumbs.exceptions.BadSourceImage`;
+chunk CRCs are not checked, as Pillow does not check them when it decodes the
+whole image (the two paths must agree).
 """
 
 from __future__ import annotations
@@ -187,16 +189,18 @@ def _idat_data(im: ImageFile.ImageFile) -> Iterator[bytes]:
 
 
 def _payload(fp: IO[bytes], kind: bytes, length: int) -> Iterator[bytes]:
-    """Yield a chunk's data in pieces; check its CRC at the end."""
-    crc = zlib.crc32(kind)
+    """Yield a chunk's data in pieces, then skip its CRC.
+
+    The CRC is not checked, as Pillow's whole decode does not check it either: the
+    same file must be a thumbnail or a refusal whatever size is asked (a banded
+    decode is only chosen for some sizes). Damage to the pixel data itself is
+    caught by the zlib stream or by missing rows, in both paths.
+    """
     left = length
     while left:
         piece = fp.read(min(left, READ_SIZE))
         if not piece:
             raise BadSourceImage("The source image is truncated.")
-        crc = zlib.crc32(piece, crc)
         left -= len(piece)
         yield piece
-    stored = fp.read(4)
-    if len(stored) < 4 or struct.unpack(">I", stored)[0] != crc & 0xFFFFFFFF:
-        raise BadSourceImage("The source image is corrupt (bad chunk CRC).")
+    fp.read(4)

@@ -6,13 +6,12 @@ and delegates: :class:`.base.StorageAdapter` (the plain Storage API, any
 backend), :class:`.local.LocalAdapter` (local paths: one ``lstat``, atomic
 rename) and :class:`.s3.S3Adapter` (one S3 request per operation). A new
 storage with a faster path than its Storage API gets an adapter module beside
-these and one line in :func:`adapter`.
+these and one line in :func:`_choose`.
 """
 
 from __future__ import annotations
 
 import mimetypes
-import weakref
 from collections.abc import Iterator, Sequence
 
 from django.core.files.base import File
@@ -44,33 +43,32 @@ __all__ = [
     "url_expiry",
 ]
 
-_adapters: weakref.WeakKeyDictionary[Storage, StorageAdapter] = weakref.WeakKeyDictionary()
+#: The adapter class of each storage class, decided once per class. An adapter is
+#: a small object made per call: holding adapters per storage instance would keep
+#: every storage of past settings alive (the adapter refers to its storage).
+_adapter_classes: dict[type[Storage], type[StorageAdapter]] = {}
 
 
 def adapter(storage: Storage) -> StorageAdapter:
-    """The adapter of ``storage``, made on first use and kept as long as the storage lives."""
-    try:
-        return _adapters[storage]
-    except KeyError:
-        pass
-    except TypeError:  # a storage that cannot be a weak key (unhashable): no memory
-        return _choose(storage)
-    found = _adapters[storage] = _choose(storage)
-    return found
+    """The adapter of ``storage``: its class chosen once per storage class."""
+    cls = _adapter_classes.get(type(storage))
+    if cls is None:
+        cls = _adapter_classes[type(storage)] = _choose(storage)
+    return cls(storage)
 
 
-def _choose(storage: Storage) -> StorageAdapter:
+def _choose(storage: Storage) -> type[StorageAdapter]:
     if isinstance(storage, RoutingStorage):
-        return RoutingAdapter(storage)
+        return RoutingAdapter
     if is_s3(storage):
-        return S3Adapter(storage)
+        return S3Adapter
     if isinstance(storage, InMemoryStorage):
-        return StorageAdapter(storage)  # it implements path(), but nothing is ever written there
+        return StorageAdapter  # it implements path(), but nothing is ever written there
     try:
         storage.path("")
     except NotImplementedError:
-        return StorageAdapter(storage)
-    return LocalAdapter(storage)
+        return StorageAdapter
+    return LocalAdapter
 
 
 def is_stored(storage: Storage, name: str) -> bool:
