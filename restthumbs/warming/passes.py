@@ -94,10 +94,11 @@ def warm_source(path: str, specs: Sequence[WarmSpec]) -> SourceOutcome:
         _warm(built, outcome)
     except ImproperlyConfigured:
         raise
-    except Exception as e:
-        logger.exception("Unexpected error while warming %s", path, extra={"source": path})
+    except Exception as e:  # the thumbnail storage unreachable (StorageUnavailable), a bug
+        if not isinstance(e, ThumbnailError):
+            logger.exception("Unexpected error while warming %s", path, extra={"source": path})
         outcome.fail(e)
-        outcome.failed = len(specs) - outcome.rendered - outcome.skipped
+        outcome.failed = len(specs) - outcome.rendered - outcome.skipped  # those not done
     outcome.duration = time.perf_counter() - start
     return outcome
 

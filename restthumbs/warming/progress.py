@@ -176,6 +176,8 @@ class Counter(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        from django.db import connections
+
         count = 0
         try:
             for _name in self.sources():
@@ -184,6 +186,8 @@ class Counter(threading.Thread):
                 count += 1
         except Exception:
             return
+        finally:
+            connections.close_all()  # this thread's own (a walk of model rows opens one)
         self.progress.total = count
 
     def stop(self) -> None:

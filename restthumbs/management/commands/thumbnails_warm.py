@@ -215,6 +215,8 @@ class Command(TranslatedCommand):
         if not path:
             return None
         run = {"specs": [list(s) for s in specs], "prefix": prefix, "since": since or None}
+        if self.field:  # another walk: a file of one is no position in the other
+            run["field"] = str(self.field)
         return ResumeState(path, run)
 
     def _failed(self, path: str, message: str) -> None:
