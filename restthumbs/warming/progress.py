@@ -187,7 +187,14 @@ class Counter(threading.Thread):
         except Exception:
             return
         finally:
-            connections.close_all()  # this thread's own (a walk of model rows opens one)
+            # This thread's own connections (a walk of model rows opens one). An
+            # in-memory SQLite database (tests) ignores close(): its connection
+            # is shared-cache, closing this thread's handle keeps the database.
+            for connection in connections.all(initialized_only=True):
+                connection.close()
+                if connection.connection is not None:
+                    connection.connection.close()
+                    connection.connection = None
         self.progress.total = count
 
     def stop(self) -> None:
