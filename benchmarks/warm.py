@@ -59,18 +59,23 @@ SECRET = "benchmark-secret-key-0123456789-0123456789-0123456789"
 
 
 def ensure_corpus(count: int) -> Path:
-    photos = WARM_CORPUS / "photos"
-    photos.mkdir(parents=True, exist_ok=True)
+    """A source root whose ``photos/`` holds ``count`` photos (links to the cached ones)."""
+    cache = WARM_CORPUS / "photos"
+    cache.mkdir(parents=True, exist_ok=True)
+    root = WARM_CORPUS / f"first-{count}"
+    view = root / "photos"
+    view.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        path = photos / f"photo-{i:02d}.jpg"
+        path = cache / f"photo-{i:02d}.jpg"
         if not path.exists():
             print(f"generating {path.name} {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}...", file=sys.stderr)
             tmp = path.with_suffix(".tmp")
             make_photo(PHOTO_SIZE, seed=100 + i).save(tmp, "JPEG", quality=92)
             tmp.rename(path)
-    for extra in sorted(photos.glob("photo-*.jpg"))[count:]:
-        extra.unlink()  # a previous run with more sources
-    return WARM_CORPUS
+        link = view / path.name
+        if not link.is_symlink():
+            link.symlink_to(path)
+    return root
 
 
 def load() -> str:
@@ -137,7 +142,7 @@ def sorl_worker(corpus: Path, count: int, repeat: int) -> dict[str, Any]:
     media = tmp / "media"
     media.mkdir()
     (media / "photos").symlink_to(corpus / "photos")  # sorl reads from the default storage
-    photos = sorted((corpus / "photos").glob("photo-*.jpg"))[:count]
+    photos = sorted((corpus / "photos").glob("photo-*.jpg"))
     times = []
     try:
         for run in range(repeat + 1):  # the first is a warm-up: imports, caches
