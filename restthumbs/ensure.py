@@ -23,6 +23,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.files.base import File
 from django.core.files.storage import Storage
@@ -163,6 +164,20 @@ def _wait_for(lock: CacheLock, storage: Storage, name: str, timeout: float) -> f
             raise ThumbnailBusy(retry_after=max(1, math.ceil(timeout / 2)))
 
 
+def render_options() -> dict[str, Any]:
+    """The engine's options from the settings, for every render (the view's, warming's)."""
+    return {
+        "upscale": app_settings.UPSCALE,
+        "max_pixels": app_settings.MAX_SOURCE_PIXELS,
+        "max_memory": app_settings.MAX_RENDER_MEMORY,
+        "animation": AnimationPolicy(
+            keep=app_settings.KEEP_ANIMATION,
+            max_frames=app_settings.MAX_ANIMATION_FRAMES,
+            max_pixels=app_settings.MAX_ANIMATION_PIXELS,
+        ),
+    }
+
+
 def open_spec_source(spec: ThumbnailSpec) -> File[bytes]:
     """Open the source of ``spec`` within THUMBNAILS_MAX_SOURCE_BYTES, or :class:`SourceNotFound`."""
     source = source_storage()
@@ -182,17 +197,7 @@ def _render_and_save(spec: ThumbnailSpec, storage: Storage, name: str) -> float:
     fp = open_spec_source(spec)
     with fp:
         data = render_image(
-            fp,
-            spec,
-            upscale=app_settings.UPSCALE,
-            quality=app_settings.quality_for(spec.format),
-            max_pixels=app_settings.MAX_SOURCE_PIXELS,
-            max_memory=app_settings.MAX_RENDER_MEMORY,
-            animation=AnimationPolicy(
-                keep=app_settings.KEEP_ANIMATION,
-                max_frames=app_settings.MAX_ANIMATION_FRAMES,
-                max_pixels=app_settings.MAX_ANIMATION_PIXELS,
-            ),
+            fp, spec, quality=app_settings.quality_for(spec.format), **render_options()
         )
     return store_rendered(spec, storage, name, data, start)
 

@@ -30,8 +30,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from ..conf import app_settings
-from ..engine import AnimationPolicy, render_many
-from ..ensure import _acquire, open_spec_source, render_missing, store_rendered
+from ..engine import render_many
+from ..ensure import _acquire, open_spec_source, render_missing, render_options, store_rendered
 from ..exceptions import ThumbnailError
 from ..locks import CacheLock, lock_key
 from ..signing import sign
@@ -155,14 +155,7 @@ def _render_together(
                 fp,
                 specs,
                 qualities=[app_settings.quality_for(spec.format) for spec in specs],
-                upscale=app_settings.UPSCALE,
-                max_pixels=app_settings.MAX_SOURCE_PIXELS,
-                max_memory=app_settings.MAX_RENDER_MEMORY,
-                animation=AnimationPolicy(
-                    keep=app_settings.KEEP_ANIMATION,
-                    max_frames=app_settings.MAX_ANIMATION_FRAMES,
-                    max_pixels=app_settings.MAX_ANIMATION_PIXELS,
-                ),
+                **render_options(),
             )
             for (spec, name, lock), output in zip(mine, outputs, strict=False):
                 done += 1
