@@ -107,8 +107,19 @@ class S3Requests:
         self.sent: list[tuple[str, str]] = []
 
     def watch(self, label: str, storage: Storage) -> None:
+        """Record ``storage``'s requests, also those of the connections it makes later
+        (django-storages keeps one per thread: ``thumbnails_warm`` renders in threads)."""
+        record = functools.partial(self._record, label)
         client = storage.connection.meta.client  # type: ignore[attr-defined]
-        client.meta.events.register("before-send.s3", functools.partial(self._record, label))
+        client.meta.events.register("before-send.s3", record)
+        create_session = storage._create_session  # type: ignore[attr-defined]
+
+        def watched_session() -> Any:
+            session = create_session()
+            session.events.register("before-send.s3", record)
+            return session
+
+        storage._create_session = watched_session  # type: ignore[attr-defined]
 
     def _record(self, label: str, event_name: str, **kwargs: Any) -> None:
         self.sent.append((label, event_name.rsplit(".", 1)[-1]))  # returns None: send for real

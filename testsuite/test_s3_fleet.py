@@ -144,6 +144,42 @@ def test_warming_remembers_too(client: Any, fleet: Callable[..., S3Env]) -> None
     assert env.requests.take() == []
 
 
+def test_the_warm_command_remembers_what_it_renders_and_finds(
+    client: Any, fleet: Callable[..., S3Env]
+) -> None:
+    """A warmed thumbnail's first hit costs no S3 request; a second warm run skips
+    every thumbnail without a ``HeadObject`` (only the listing of the sources)."""
+    env = fleet()
+    env.put_source(KITTEN)
+    out = StringIO()
+    call_command("thumbnails_warm", "100x100", "crop", "jpg", "64x64", "scale", "webp", stdout=out)
+    assert "Rendered 2, skipped 0, failed 0." in out.getvalue()
+    assert env.requests.take().count(PUT_THUMB) == 2
+    redirect(client, thumbnail(KITTEN, "100x100").url)
+    redirect(client, thumbnail(KITTEN, "64x64", "scale", ".webp").url)
+    assert env.requests.take() == []
+    out = StringIO()
+    call_command("thumbnails_warm", "100x100", "crop", "jpg", "64x64", "scale", "webp", stdout=out)
+    assert "Rendered 0, skipped 2, failed 0." in out.getvalue()
+    assert [r for r in env.requests.take() if r[0] == "thumbs"] == []
+
+
+def test_the_warm_command_remembers_a_thumbnail_it_finds(fleet: Callable[..., S3Env]) -> None:
+    """Stored by another machine: the warm run looks once, the next run not at all."""
+    env = fleet()
+    env.put_source(KITTEN)
+    thumb = thumbnail(KITTEN, "100x100")
+    env.client.put_object(
+        Bucket=THUMBS_BUCKET, Key=f"{THUMBS_PREFIX}/{thumb.name}", Body=images.jpeg_bytes((10, 10))
+    )
+    env.requests.take()
+    for heads in ([HEAD_THUMB], []):
+        out = StringIO()
+        call_command("thumbnails_warm", "100x100", "crop", "jpg", stdout=out)
+        assert "Rendered 0, skipped 1, failed 0." in out.getvalue()
+        assert [r for r in env.requests.take() if r[0] == "thumbs"] == heads
+
+
 @pytest.mark.parametrize(
     "settings",
     [

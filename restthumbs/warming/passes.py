@@ -4,12 +4,14 @@
 specs of one source, with the same names, signatures, render lock, atomic
 writes, ``thumbnail_rendered`` signal, metrics and log lines:
 
-1. each thumbnail already stored is skipped (one ``lstat`` or ``HeadObject``);
+1. each thumbnail already stored is skipped (one ``lstat`` or ``HeadObject``, or
+   none where the shared cache remembers it: :mod:`restthumbs.stored`);
 2. the render lock of each missing one is taken (``cache.add``); a thumbnail
    stored by another worker in the meantime is skipped;
 3. the source is read once and decoded once for the thumbnails whose locks are
-   ours (:func:`restthumbs.engine.render_many`); each is stored, announced and
-   unlocked as soon as it is encoded;
+   ours (:func:`restthumbs.engine.render_many`); each is stored, remembered,
+   announced and unlocked as soon as it is encoded, so that the first request
+   for a warmed thumbnail costs no storage request either;
 4. a thumbnail whose lock another worker holds (a live request, another warm
    worker) is left to it: :func:`restthumbs.ensure.render_missing` waits for its
    file, or renders it alone if that worker gives up.
@@ -37,6 +39,7 @@ from ..locks import CacheLock, lock_key
 from ..signing import sign
 from ..spec import ThumbnailSpec, build_spec
 from ..storage import is_stored, thumbnail_storage
+from ..stored import Memory, recall
 from .specs import WarmSpec
 
 logger = logging.getLogger("restthumbs")
@@ -105,13 +108,18 @@ def warm_source(path: str, specs: Sequence[WarmSpec]) -> SourceOutcome:
 
 def _warm(specs: list[ThumbnailSpec], outcome: SourceOutcome) -> None:
     storage = thumbnail_storage()
-    mine: list[tuple[ThumbnailSpec, str, CacheLock]] = []
+    mine: list[Mine] = []
     busy: list[tuple[ThumbnailSpec, str]] = []
     try:
         for spec in specs:
             secret = sign(spec)
             name = spec.name(secret)
+            memory = recall(name)  # before the look: a purge from now on makes it worthless
+            if memory.stored:
+                outcome.skipped += 1
+                continue
             if is_stored(storage, name):
+                memory.remember()
                 outcome.skipped += 1
                 continue
             lock = CacheLock(
@@ -123,12 +131,12 @@ def _warm(specs: list[ThumbnailSpec], outcome: SourceOutcome) -> None:
                 lock.release()
                 outcome.skipped += 1
             else:
-                mine.append((spec, name, lock))
+                mine.append(Mine(spec, name, lock, memory))
         if mine:
             _render_together(mine, outcome)
     finally:
-        for _spec, _name, lock in mine:
-            lock.release()  # those not released yet: after a failure
+        for item in mine:
+            item.lock.release()  # those not released yet: after a failure
     for spec, secret in busy:
         try:
             result = render_missing(spec, secret)
@@ -141,13 +149,21 @@ def _warm(specs: list[ThumbnailSpec], outcome: SourceOutcome) -> None:
             outcome.skipped += 1
 
 
-def _render_together(
-    mine: list[tuple[ThumbnailSpec, str, CacheLock]], outcome: SourceOutcome
-) -> None:
+@dataclass
+class Mine:
+    """A thumbnail this pass renders: its lock is ours."""
+
+    spec: ThumbnailSpec
+    name: str
+    lock: CacheLock
+    memory: Memory
+
+
+def _render_together(mine: list[Mine], outcome: SourceOutcome) -> None:
     """One read and one decode for every spec of ``mine``; each stored and unlocked in turn."""
     storage = thumbnail_storage()
     start = time.perf_counter()
-    specs = [spec for spec, _name, _lock in mine]
+    specs = [item.spec for item in mine]
     done = 0
     try:
         with open_spec_source(specs[0]) as fp:
@@ -157,18 +173,19 @@ def _render_together(
                 qualities=[app_settings.quality_for(spec.format) for spec in specs],
                 **render_options(),
             )
-            for (spec, name, lock), output in zip(mine, outputs, strict=False):
+            for item, output in zip(mine, outputs, strict=False):
                 done += 1
                 try:
                     if isinstance(output, ThumbnailError):
                         raise output
-                    store_rendered(spec, storage, name, output, start)
+                    store_rendered(item.spec, storage, item.name, output, start)
                 except ThumbnailError as e:
                     outcome.fail(e)
                 else:
+                    item.memory.remember()
                     outcome.rendered += 1
                 finally:
-                    lock.release()
+                    item.lock.release()
     except ThumbnailError as e:  # the source itself: every spec not done fails alike
         for _ in mine[done:]:
             outcome.fail(e)
