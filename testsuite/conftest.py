@@ -13,6 +13,8 @@ from django.db import close_old_connections
 from django.test import Client, override_settings
 from PIL import Image
 
+from restthumbs.signals import thumbnail_rendered
+
 from . import images
 from .outcomes import missing_is_skip_or_fail
 
@@ -132,3 +134,16 @@ def pytest_configure(config: pytest.Config) -> None:
     from .fuzzing import register_profiles
 
     register_profiles()
+
+
+@pytest.fixture
+def renders() -> Iterator[list[str]]:
+    """The thumbnail names for which ``thumbnail_rendered`` was sent during the test."""
+    names: list[str] = []
+
+    def receiver(sender: object, thumbnail_path: str, **kwargs: object) -> None:
+        names.append(thumbnail_path)
+
+    thumbnail_rendered.connect(receiver, weak=False)
+    yield names
+    thumbnail_rendered.disconnect(receiver)

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -23,7 +23,6 @@ from PIL import Image
 
 from restthumbs.api import thumbnail_url
 from restthumbs.ensure import ensure_thumbnail
-from restthumbs.signals import thumbnail_rendered
 from restthumbs.signing import sign
 from restthumbs.spec import build_spec
 
@@ -71,19 +70,6 @@ def progress(stdout: str) -> list[tuple[int, str, str]]:
 
 def small_image(seed: int = 1) -> Image.Image:
     return images.photo((64, 48), seed=seed)
-
-
-@pytest.fixture
-def renders() -> Iterator[list[str]]:
-    """The thumbnail names for which ``thumbnail_rendered`` was sent during the test."""
-    names: list[str] = []
-
-    def receiver(sender: object, thumbnail_path: str, **kwargs: object) -> None:
-        names.append(thumbnail_path)
-
-    thumbnail_rendered.connect(receiver, weak=False)
-    yield names
-    thumbnail_rendered.disconnect(receiver)
 
 
 # -- thumbnails_warm -----------------------------------------------------------

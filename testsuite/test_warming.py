@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from PIL import Image
 
 from restthumbs import engine
 from restthumbs.exceptions import InvalidSpec
-from restthumbs.signals import thumbnail_rendered
 from restthumbs.signing import sign
 from restthumbs.spec import build_spec
 from restthumbs.warming import passes, progress, specs, state
@@ -52,18 +51,6 @@ def name_of(path: str, size: str, method: str, ext: str) -> str:
 
 def names_of(path: str, triples: list[tuple[str, str, str]] = TRIPLES) -> list[str]:
     return [name_of(path, *triple) for triple in triples]
-
-
-@pytest.fixture
-def renders() -> Iterator[list[str]]:
-    names: list[str] = []
-
-    def receiver(sender: object, thumbnail_path: str, **kwargs: object) -> None:
-        names.append(thumbnail_path)
-
-    thumbnail_rendered.connect(receiver, weak=False)
-    yield names
-    thumbnail_rendered.disconnect(receiver)
 
 
 @pytest.fixture
@@ -213,10 +200,12 @@ def test_an_interrupted_run_resumes_where_it_stopped(
     resume = tmp_path / "state" / "warm.json"
     real = passes.warm_source
 
-    def interrupted(path: str, specs: list[WarmSpec]) -> passes.SourceOutcome:
+    def interrupted(
+        path: str, specs: list[WarmSpec], version: str | None = None
+    ) -> passes.SourceOutcome:
         if path == "03.jpg":
             raise KeyboardInterrupt
-        return real(path, specs)
+        return real(path, specs, version)
 
     monkeypatch.setattr("restthumbs.warming.runner.warm_source", interrupted)
     with pytest.raises(KeyboardInterrupt):

@@ -5,11 +5,14 @@ A label names a ``FileField`` (an ``ImageField`` is one) the way
 ``"gallery.Photo.image"``. :func:`referenced_sources` lists the file names the
 rows reference now: a replaced file's old name is in no row, so it is not warmed
 again. The names stream from the database, sorted and distinct, a chunk at a time.
+:func:`referenced_versions` lists them with the version another field of the same
+row gives their URLs (``thumbnails_warm --field ... --version-field updated_at``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -56,6 +59,32 @@ def referenced_sources(label: str, prefix: str = "", *, after: str = "") -> Iter
     """The file names the rows of ``label``'s model reference now (not empty), sorted and
     distinct (in the database's order); with ``prefix``, only those below that directory;
     with ``after``, only those sorting after it (a resumed run)."""
+    _model, column, rows = _referencing_rows(label, prefix, after)
+    names = rows.order_by(column).values_list(column, flat=True).distinct()
+    yield from names.iterator(chunk_size=CHUNK_SIZE)
+
+
+def referenced_versions(
+    label: str, version_field: str, prefix: str = "", *, after: str = ""
+) -> Iterator[tuple[str, str | None]]:
+    """:func:`referenced_sources` with each name's version: the ``version_field`` of the
+    rows that reference it, spelled as the tag spells ``version=row.<version_field>``
+    (:func:`restthumbs.versions.format_version`; ``None`` for an empty value).
+
+    Distinct ``(name, version)`` pairs sorted by name: two rows referencing one file with
+    two versions give both. A value that is no version (a float, a string with a dot)
+    is given as its ``str()``, so that warming that source fails and says why.
+    """
+    model, column, rows = _referencing_rows(label, prefix, after)
+    version_column = getattr(model._meta.get_field(version_field), "attname", version_field)
+    pairs = rows.order_by(column, version_column).values_list(column, version_column).distinct()
+    for name, value in pairs.iterator(chunk_size=CHUNK_SIZE):
+        yield name, _version_text(value)
+
+
+def _referencing_rows(label: str, prefix: str, after: str) -> tuple[type[Model], str, Any]:
+    """The model, the file column and the rows whose file is set (below ``prefix``, after
+    ``after``)."""
     model, field = resolve_field(label)
     column = field.attname
     rows = model._default_manager.exclude(**{f"{column}__isnull": True}).exclude(**{column: ""})
@@ -63,8 +92,41 @@ def referenced_sources(label: str, prefix: str = "", *, after: str = "") -> Iter
         rows = rows.filter(**{f"{column}__startswith": f"{prefix}/"})
     if after:
         rows = rows.filter(**{f"{column}__gt": after})
-    names = rows.order_by(column).values_list(column, flat=True).distinct()
-    yield from names.iterator(chunk_size=CHUNK_SIZE)
+    return model, column, rows
+
+
+def _version_text(value: Any) -> str | None:
+    from ..exceptions import InvalidSpec
+    from ..versions import format_version
+
+    try:
+        return format_version(value)
+    except InvalidSpec:
+        return str(value)
+
+
+def version_field_option(label: str | None, version_field: str | None) -> str | None:
+    """``thumbnails_warm --version-field``, checked before any work: a concrete field of
+    the model ``--field`` names (its value is each row's version)."""
+    from django.core.management.base import CommandError
+
+    if not version_field:
+        return None
+    if not label:
+        raise CommandError("--version-field reads the rows --field names; give --field too.")
+    model, _field = resolve_field(label)
+    try:
+        field = model._meta.get_field(version_field)
+    except FieldDoesNotExist as e:
+        raise CommandError(
+            f"--version-field: {model._meta.label} has no field {version_field!r}."
+        ) from e
+    if not getattr(field, "concrete", False) or field.many_to_many or field.one_to_many:
+        raise CommandError(
+            f"--version-field: {model._meta.label}.{version_field} is not a column of its "
+            "table (use a field such as updated_at, a revision number or a content hash)."
+        )
+    return version_field
 
 
 def field_option(label: str | None, since: str | None) -> str | None:

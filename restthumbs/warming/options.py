@@ -53,6 +53,17 @@ def _since(value: str) -> str:
     return value
 
 
+def _version(value: str) -> str:
+    """argparse type for ``--version``: a version as the URL spells it."""
+    from ..exceptions import ThumbnailError
+    from ..spec import validate_version
+
+    try:
+        return validate_version(value)
+    except ThumbnailError as e:
+        raise argparse.ArgumentTypeError(e.message) from e
+
+
 def add_warm_options(parser: CommandParser) -> None:
     parser.add_argument(
         "--prefix",
@@ -68,6 +79,34 @@ def add_warm_options(parser: CommandParser) -> None:
         help=_(
             "Only warm images modified at or after DATE (2024-05-01, or "
             "2024-05-01T12:00:00+00:00; without an offset, in TIME_ZONE)."
+        ),
+    )
+    parser.add_argument(
+        "--field",
+        metavar="APP.MODEL.FIELD",
+        help=_(
+            "Warm the files a model's file field references now (e.g. gallery.Photo.image) "
+            "instead of walking the source storage: a replaced file is not warmed again."
+        ),
+    )
+    parser.add_argument(
+        "--version",
+        metavar="V",
+        type=_version,
+        default=None,
+        help=_(
+            "Warm the URLs that carry this version (the tag's version=...): 1 to 64 ASCII "
+            "letters, digits, '-' or '_'."
+        ),
+    )
+    parser.add_argument(
+        "--version-field",
+        metavar="FIELD",
+        default=None,
+        help=_(
+            "With --field: warm the URLs that carry each row's value of FIELD as their "
+            "version (e.g. updated_at, for {%% thumbnail photo.image ... "
+            "version=photo.updated_at %%})."
         ),
     )
     parser.add_argument(

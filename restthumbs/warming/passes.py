@@ -80,16 +80,18 @@ class SourceOutcome:
             self.messages.append(text)
 
 
-def warm_source(path: str, specs: Sequence[WarmSpec]) -> SourceOutcome:
+def warm_source(path: str, specs: Sequence[WarmSpec], version: str | None = None) -> SourceOutcome:
     """Make sure every thumbnail of ``path`` in ``specs`` exists; never raises for a bad file.
 
-    ``ImproperlyConfigured`` is re-raised: it would fail every file the same way.
+    ``version``: the version the thumbnails' URLs carry (see :mod:`restthumbs.versions`);
+    an invalid one fails the source. ``ImproperlyConfigured`` is re-raised: it would
+    fail every file the same way.
     """
     outcome = SourceOutcome(path)
     start = time.perf_counter()
     try:
-        built = [build_spec(path, *spec) for spec in specs]
-    except ThumbnailError as e:  # the path itself (a backslash, a reserved name)
+        built = [build_spec(path, *spec, version=version) for spec in specs]
+    except ThumbnailError as e:  # the path (a backslash, a reserved name), or the version
         for _spec in specs:
             outcome.fail(e)
         return outcome

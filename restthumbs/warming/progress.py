@@ -169,7 +169,7 @@ class Counter(threading.Thread):
     leaves the total unknown; the run itself reports listing errors.
     """
 
-    def __init__(self, progress: Progress, sources: Callable[[], Iterable[str]]) -> None:
+    def __init__(self, progress: Progress, sources: Callable[[], Iterable[object]]) -> None:
         super().__init__(name="thumbnails_warm-count", daemon=True)
         self.progress = progress
         self.sources = sources

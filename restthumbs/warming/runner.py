@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .passes import SourceOutcome, warm_source
+from .sources import Source
 from .specs import WarmSpec
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 #: Seconds between two looks at a batch's task result while waiting for it: the
 #: first look soon (a batch may take milliseconds), then less often, up to POLL_MAX.
@@ -47,7 +49,7 @@ class Batch:
 
 
 def ordered_results(
-    executor: ThreadPoolExecutor, fn: Callable[[str], T], items: Iterable[str], window: int
+    executor: ThreadPoolExecutor, fn: Callable[[S], T], items: Iterable[S], window: int
 ) -> Iterator[T]:
     """Like ``executor.map`` (results in input order) with at most ``window`` tasks queued."""
     pending: deque[Future[T]] = deque()
@@ -59,11 +61,17 @@ def ordered_results(
         yield pending.popleft().result()
 
 
-def run_here(paths: Iterable[str], specs: list[WarmSpec], workers: int) -> Iterator[SourceOutcome]:
-    """Warm ``paths`` in ``workers`` threads; outcomes in walk order."""
+def run_here(
+    sources: Iterable[Source], specs: list[WarmSpec], workers: int
+) -> Iterator[SourceOutcome]:
+    """Warm ``sources`` in ``workers`` threads; outcomes in walk order."""
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbnails_warm")
+
+    def warm(source: Source) -> SourceOutcome:
+        return warm_source(source.path, specs, source.version)
+
     try:
-        yield from ordered_results(executor, lambda p: warm_source(p, specs), paths, workers * 4)
+        yield from ordered_results(executor, warm, sources, workers * 4)
     finally:
         # On Ctrl-C or a configuration error, drop the queue but let the
         # renders in progress finish (their writes are atomic anyway).
@@ -71,13 +79,13 @@ def run_here(paths: Iterable[str], specs: list[WarmSpec], workers: int) -> Itera
 
 
 def enqueue_all(
-    batches: Iterable[list[str]],
+    batches: Iterable[list[Source]],
     specs: list[WarmSpec],
     *,
     queue: str | None,
     backend: str | None,
     wait: bool,
-    on_enqueued: Callable[[list[str]], None],
+    on_enqueued: Callable[[list[Source]], None],
 ) -> Iterator[Batch]:
     """Enqueue every batch; with ``wait``, yield each one's counts as it finishes.
 
@@ -88,20 +96,21 @@ def enqueue_all(
 
     waiting: deque[tuple[str, str, int]] = deque()
     looked = time.monotonic()
-    for paths in batches:
-        result = tasks.enqueue(paths, specs, queue=queue, backend=backend)
-        on_enqueued(paths)
+    for sources in batches:
+        result = tasks.enqueue(sources, specs, queue=queue, backend=backend)
+        on_enqueued(sources)
         if not wait:
             continue
+        last = sources[-1].path
         counts = tasks.outcome_of(result)  # an immediate backend has run it already
         if counts is not None:
-            yield _batch(counts, paths[-1], len(paths))
+            yield _batch(counts, last, len(sources))
             continue
         if not waiting and not tasks.can_wait(backend):
             raise tasks.CannotWait(
                 "--wait: this task backend gives no results back; enqueue without --wait."
             )
-        waiting.append((result.id, paths[-1], len(paths)))
+        waiting.append((result.id, last, len(sources)))
         if time.monotonic() - looked < LOOK_EVERY:
             continue  # reading a result back costs the workers' Redis a few requests
         looked = time.monotonic()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.files.storage import Storage
 
@@ -34,6 +34,18 @@ from ..spec import is_source_image_name, is_thumbnail_name
 from ..storage import adapter, is_s3
 from ..storage.local import LocalAdapter
 from ..storage.routing import RoutingStorage
+
+
+class Source(NamedTuple):
+    """One source to warm, and the version its thumbnails' URLs carry (``None``: none).
+
+    The version is the one a page passes to the tag (``version=photo.updated_at``),
+    already in its URL spelling (:func:`restthumbs.versions.format_version`).
+    """
+
+    path: str
+    version: str | None = None
+
 
 #: Keys per ``ListObjectsV2`` request: S3's maximum.
 PAGE_SIZE = 1000

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 
 from .passes import warm_source
+from .sources import Source
 from .specs import WarmSpec, from_json
 
 if TYPE_CHECKING:
@@ -49,13 +50,21 @@ def _finished(status: Any) -> bool:
 
 
 @_task_decorator()  # type: ignore[untyped-decorator, misc, unused-ignore]
-def warm_batch(paths: list[str], specs: list[list[str]]) -> dict[str, Any]:
-    """Warm every source of ``paths`` in every spec; return counts and failures (JSON)."""
+def warm_batch(
+    paths: list[str], specs: list[list[str]], versions: list[str | None] | None = None
+) -> dict[str, Any]:
+    """Warm every source of ``paths`` in every spec; return counts and failures (JSON).
+
+    ``versions``, when given, holds the version of each path's thumbnails (``None``
+    for none); a batch enqueued without it (by an earlier release) warms unversioned.
+    """
     checked = from_json(specs)
     result: dict[str, Any] = {"sources": 0, "rendered": 0, "skipped": 0, "failed": 0}
     failures: list[list[str]] = []
-    for path in paths:
-        outcome = warm_source(str(path), checked)
+    if versions is None or len(versions) != len(paths):
+        versions = [None] * len(paths)
+    for path, version in zip(paths, versions, strict=True):
+        outcome = warm_source(str(path), checked, None if version is None else str(version))
         result["sources"] += 1
         result["rendered"] += outcome.rendered
         result["skipped"] += outcome.skipped
@@ -67,9 +76,13 @@ def warm_batch(paths: list[str], specs: list[list[str]]) -> dict[str, Any]:
 
 
 def enqueue(
-    paths: Sequence[str], specs: Sequence[WarmSpec], *, queue: str | None, backend: str | None
+    sources: Sequence[Source], specs: Sequence[WarmSpec], *, queue: str | None, backend: str | None
 ) -> TaskResult[dict[str, Any]]:
-    """Enqueue one batch; the task's arguments are plain JSON (lists of strings)."""
+    """Enqueue one batch; the task's arguments are plain JSON (lists of strings).
+
+    The versions go along only when some source has one: an unversioned batch keeps
+    the arguments an earlier release's workers take.
+    """
     task: Any = warm_batch
     changes: dict[str, str] = {}
     if queue:
@@ -78,7 +91,10 @@ def enqueue(
         changes["backend"] = backend
     if changes:
         task = task.using(**changes)
-    result: TaskResult[dict[str, Any]] = task.enqueue(list(paths), [list(s) for s in specs])
+    args: list[Any] = [[source.path for source in sources], [list(s) for s in specs]]
+    if any(source.version is not None for source in sources):
+        args.append([source.version for source in sources])
+    result: TaskResult[dict[str, Any]] = task.enqueue(*args)
     return result
 
 
@@ -121,11 +137,11 @@ def refreshed(result_id: str, backend: str | None) -> Any:
     return task.get_result(result_id)
 
 
-def batches(paths: Iterator[str], size: int) -> Iterator[list[str]]:
-    """``paths`` in lists of ``size`` (the last one shorter), lazily."""
-    batch: list[str] = []
-    for path in paths:
-        batch.append(path)
+def batches(sources: Iterator[Source], size: int) -> Iterator[list[Source]]:
+    """``sources`` in lists of ``size`` (the last one shorter), lazily."""
+    batch: list[Source] = []
+    for source in sources:
+        batch.append(source)
         if len(batch) >= size:
             yield batch
             batch = []

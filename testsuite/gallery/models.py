@@ -8,6 +8,7 @@ class Photo(models.Model):
     image = models.ImageField(upload_to="photos", width_field="width", height_field="height")
     width = models.PositiveIntegerField(null=True, editable=False)
     height = models.PositiveIntegerField(null=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True, null=True)  # version=photo.updated_at
 
     class Meta:
         app_label = "gallery"

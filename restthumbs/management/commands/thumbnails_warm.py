@@ -22,23 +22,28 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from restthumbs.exceptions import ThumbnailError
-from restthumbs.invalidation.fields import field_option, referenced_sources
+from restthumbs.invalidation.fields import (
+    field_option,
+    referenced_sources,
+    referenced_versions,
+    version_field_option,
+)
 from restthumbs.spec import validate_source_path
 from restthumbs.storage import source_storage
 from restthumbs.warming.options import add_warm_options, parse_since, positive_int
 from restthumbs.warming.passes import FAILED, RENDERED, SourceOutcome
 from restthumbs.warming.progress import Counter, Progress
 from restthumbs.warming.runner import MAX_LISTED_FAILURES, Batch, enqueue_all, run_here
-from restthumbs.warming.sources import stream_sources
+from restthumbs.warming.sources import Source, stream_sources
 from restthumbs.warming.specs import WarmSpec, parse_specs
 from restthumbs.warming.state import ResumeState, StateMismatch
 
-from ..arguments import TranslatedCommand, add_spec
+from ..arguments import VersionedCommand, add_spec
 
 __all__ = ["Command", "positive_int"]
 
 
-class Command(TranslatedCommand):
+class Command(VersionedCommand):
     help_text = _lazy(
         "Render every missing thumbnail of SIZE, METHOD and EXT (or of a PRESET of "
         "THUMBNAILS_PRESETS), and of each further SPEC, for the images of the source storage "
@@ -58,14 +63,6 @@ class Command(TranslatedCommand):
             ),
         )
         add_warm_options(parser)
-        parser.add_argument(
-            "--field",
-            metavar="APP.MODEL.FIELD",
-            help=_(
-                "Warm the files a model's file field references now (e.g. gallery.Photo.image) "
-                "instead of walking the source storage: a replaced file is not warmed again."
-            ),
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         words = [options["size"], options.get("method"), options.get("ext")]
@@ -88,6 +85,10 @@ class Command(TranslatedCommand):
             raise CommandError(_("--wait goes with --enqueue."))
         prefix = clean_prefix(options["prefix"])
         self.field = field_option(options.get("field"), options.get("since"))
+        self.version: str | None = options.get("version")
+        self.version_field = version_field_option(self.field, options.get("version_field"))
+        if self.version is not None and self.version_field:
+            raise CommandError(_("Give --version or --version-field, not both."))
         try:
             since = parse_since(options["since"]) if options["since"] else None
         except argparse.ArgumentTypeError as e:  # from call_command(since=...)
@@ -129,7 +130,7 @@ class Command(TranslatedCommand):
 
     def _run_here(
         self,
-        paths: Iterator[str],
+        paths: Iterator[Source],
         specs: list[WarmSpec],
         workers: int,
         verbosity: int,
@@ -149,7 +150,7 @@ class Command(TranslatedCommand):
 
     def _enqueue(
         self,
-        paths: Iterator[str],
+        paths: Iterator[Source],
         specs: list[WarmSpec],
         options: dict[str, Any],
         state: ResumeState | None,
@@ -161,13 +162,13 @@ class Command(TranslatedCommand):
         backend = options["backend"] or None
         self.enqueued = self.tasks = 0
 
-        def enqueued(batch: list[str]) -> None:
+        def enqueued(batch: list[Source]) -> None:
             self.enqueued += len(batch)
             self.tasks += 1
             if not options["wait"]:
                 self.progress.add(0, 0, 0, sources=len(batch))
             if state is not None:
-                state.advance(batch[-1], len(batch))
+                state.advance(batch[-1].path, len(batch))
 
         batches = tasks.batches(paths, options["batch_size"])
         done: Batch
@@ -188,12 +189,21 @@ class Command(TranslatedCommand):
 
     # -- the walk, the resume file, the report -------------------------------------
 
-    def _sources(self, prefix: str, since: datetime | None, after: str) -> Iterator[str]:
+    def _sources(self, prefix: str, since: datetime | None, after: str) -> Iterator[Source]:
+        if self.field and self.version_field:  # each row's version
+            for name, version in referenced_versions(
+                self.field, self.version_field, prefix, after=after
+            ):
+                yield Source(name, version)
+            return
         if self.field:  # what the model's rows reference (restthumbs.invalidation.fields)
-            return referenced_sources(self.field, prefix, after=after)
-        return stream_sources(source_storage(), prefix, since=since, after=after)
+            names = referenced_sources(self.field, prefix, after=after)
+        else:
+            names = stream_sources(source_storage(), prefix, since=since, after=after)
+        for name in names:
+            yield Source(name, self.version)
 
-    def _listed(self, prefix: str, since: datetime | None, after: str) -> Iterator[str]:
+    def _listed(self, prefix: str, since: datetime | None, after: str) -> Iterator[Source]:
         try:
             yield from self._sources(prefix, since, after)
         except (FileNotFoundError, NotADirectoryError) as e:
@@ -217,6 +227,10 @@ class Command(TranslatedCommand):
         run = {"specs": [list(s) for s in specs], "prefix": prefix, "since": since or None}
         if self.field:  # another walk: a file of one is no position in the other
             run["field"] = str(self.field)
+        if self.version is not None:
+            run["version"] = self.version
+        if self.version_field:
+            run["version_field"] = self.version_field
         return ResumeState(path, run)
 
     def _failed(self, path: str, message: str) -> None:
