@@ -19,9 +19,15 @@ before every run:
 2. a run in this process (one thread) of one size (200x200 crop) and of three
    sizes in one pass (200x200 crop, 400x400 crop, 800x800 fit): the ratio of
    their times (target: <= 1.4);
-3. sorl-thumbnail's ``get_thumbnail`` in a loop over the same corpus (200x200,
+3. the bare-Pillow floor of the same work in this process, one thread: one decode
+   at the DCT scale the largest output needs, a LANCZOS resize and a JPEG encode
+   (restthumbs' encoder options) per output, in memory; and the decode alone. It
+   says how far restthumbs is from the least Pillow can do, and what one thread
+   can reach at all;
+4. sorl-thumbnail's ``get_thumbnail`` in a loop over the same corpus (200x200,
    crop centre, its cached_db key-value store on SQLite), in its own process:
-   restthumbs' one-size warm against it in thumbnails per second (target: >= 5).
+   restthumbs' one-size warm against it in thumbnails per second (target: >= 5),
+   and the ceiling one thread has (sorl's time over the floor's).
 
 Also reported: the peak RSS of each RQ worker (VmHWM), and the load average
 before and after, since the machine may be shared: read the ratios, and rerun
@@ -115,6 +121,64 @@ def timed_warm(thumbnails: Path, *args: str) -> float:
 
 def median_warm(thumbnails: Path, repeat: int, *args: str) -> float:
     return statistics.median(timed_warm(thumbnails, *args) for _ in range(repeat))
+
+
+# -- the bare-Pillow floor, in this process ------------------------------------------------
+
+#: The thumbnails of ONE and THREE as (width, height, method), for the floor.
+FLOOR_ONE = [(200, 200, "crop")]
+FLOOR_THREE = [(200, 200, "crop"), (400, 400, "crop"), (800, 800, "scale")]
+
+
+def floor_pass(path: Path, outputs: list[tuple[int, int, str]], encode: bool = True) -> None:
+    """The least Pillow can do for ``outputs`` of one photo: one decode at the DCT scale
+    the largest needs (``draft``), then per output one LANCZOS ``resize`` of the centred
+    crop box (or the whole image) and a JPEG encode with restthumbs' encoder options, in
+    memory. No EXIF, colour management, storage, lock or name: what restthumbs adds."""
+    import io
+    import math
+
+    from PIL import Image
+
+    from restthumbs.engine.encoding import ENCODER_OPTIONS
+
+    im = Image.open(path)
+    w, h = im.size
+    plans = []
+    for ow, oh, method in outputs:
+        if method == "crop":
+            s = max(ow / w, oh / h)
+            cw, ch = ow / s, oh / s
+            box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
+            size = (ow, oh)
+        else:
+            s = min(ow / w, oh / h)
+            box, size = (0.0, 0.0, float(w), float(h)), (round(w * s), round(h * s))
+        plans.append((size, box, (math.ceil(w * s), math.ceil(h * s))))
+    im.draft("RGB", (max(p[2][0] for p in plans), max(p[2][1] for p in plans)))
+    im.load()
+    if not encode:
+        return
+    fx, fy = im.width / w, im.height / h
+    for size, box, _need in plans:
+        scaled = (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
+        out = im.resize(size, Image.Resampling.LANCZOS, box=scaled, reducing_gap=2.0)
+        out.save(io.BytesIO(), "JPEG", quality=QUALITY, **ENCODER_OPTIONS["JPEG"])  # type: ignore[arg-type]
+
+
+def floor_seconds(
+    photos: list[Path], repeat: int, outputs: list[tuple[int, int, str]], encode: bool = True
+) -> float:
+    """Median seconds of ``floor_pass`` over every photo, after one warm-up pass."""
+    for path in photos[:2]:
+        floor_pass(path, outputs, encode)
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for path in photos:
+            floor_pass(path, outputs, encode)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
 
 
 # -- sorl-thumbnail, in its own process -------------------------------------------------
@@ -246,7 +310,28 @@ def main() -> None:
                 print(f"three sizes / one size ({spec}): {three / seconds:.2f}x")
             print(f"three sizes / the three one by one: {three / (one + sum(alone.values())):.2f}x")
 
-    # 3. sorl-thumbnail
+    # 3. the bare-Pillow floor of the same work, one thread
+    photos = sorted((corpus / "photos").glob("photo-*.jpg"))
+    floor = {
+        "decode_one": floor_seconds(photos, args.repeat, FLOOR_ONE, encode=False),
+        "one": floor_seconds(photos, args.repeat, FLOOR_ONE),
+        "decode_three": floor_seconds(photos, args.repeat, FLOOR_THREE, encode=False),
+        "three": floor_seconds(photos, args.repeat, FLOOR_THREE),
+    }
+    results["floor"] = floor
+    ms = {key: 1000 * value / n for key, value in floor.items()}
+    print(
+        f"bare-Pillow floor, per photo: decode at 1/8 {ms['decode_one']:.1f} ms, one size "
+        f"{ms['one']:.1f} ms; decode at 1/4 {ms['decode_three']:.1f} ms, three sizes "
+        f"{ms['three']:.1f} ms"
+    )
+    print(f"  floor three sizes / floor one size: {floor['three'] / floor['one']:.2f}x")
+    print(
+        f"  restthumbs one size / floor: {one / floor['one']:.2f}x; "
+        f"three sizes / floor: {three / floor['three']:.2f}x"
+    )
+
+    # 4. sorl-thumbnail
     sorl = run_sorl(corpus, n, args.repeat)
     sorl_rate = sorl["count"] / sorl["seconds"]
     results.update(sorl=sorl, sorl_ratio=(n / one) / sorl_rate, load_after=load())
@@ -256,6 +341,11 @@ def main() -> None:
     )
     print(f"restthumbs warm, one thread / sorl: {(n / one) / sorl_rate:.1f}x (target >= 5)")
     print(f"restthumbs warm, --workers 2 / sorl: {(n / threads) / sorl_rate:.1f}x")
+    print(
+        f"  one thread's ceiling: sorl / the floor's decode alone "
+        f"{sorl['seconds'] / floor['decode_one']:.2f}x, / the floor's one size "
+        f"{sorl['seconds'] / floor['one']:.2f}x"
+    )
     print(f"load after: {load()}")
     print(json.dumps(results, indent=1, default=str))
 

@@ -70,10 +70,10 @@ def workers(project: task_harness.TaskProject) -> Iterator[list[harness.Server]]
         yield started
 
 
-def names_of(path: str) -> list[str]:
+def names_of(path: str, version: str | None = None) -> list[str]:
     names = []
     for size, method, ext in SPECS:
-        spec = build_spec(path, size, method, ext)
+        spec = build_spec(path, size, method, ext, version)
         names.append(spec.name(sign(spec)))
     return names
 
@@ -185,3 +185,28 @@ def test_enqueue_without_waiting_hands_the_work_over(
     )
     wanted = [thumbnails / name for path in paths for name in names_of(path)]
     assert task_harness.eventually(lambda: all(p.is_file() for p in wanted), timeout=60)
+
+
+def test_versions_travel_to_the_workers(
+    dirs: tuple[Path, Path], project: task_harness.TaskProject, workers: list[harness.Server]
+) -> None:
+    """``--version``: the workers render the versioned names (the version is a task argument)."""
+    sources, thumbnails = dirs
+    paths = [f"versioned/{i}.jpg" for i in range(4)]
+    for path in paths:
+        (sources / path).parent.mkdir(parents=True, exist_ok=True)
+        (sources / path).write_bytes(images.jpeg_bytes((320, 240)))
+
+    done = task_harness.manage(
+        project, "thumbnails_warm", *spec_args(), "--prefix", "versioned", "--version", "r9",
+        "--enqueue", "--wait", "--batch-size", "2",
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.splitlines()[-1] == f"Rendered {len(paths) * len(SPECS)}, skipped 0, failed 0."
+    )
+    wanted = sorted(name for path in paths for name in names_of(path, version="r9"))
+    assert all(".vr9." in name for name in wanted)
+    stored = [p for p in (thumbnails / "versioned").rglob("*") if p.is_file()]
+    assert sorted(str(p.relative_to(thumbnails)) for p in stored) == wanted
