@@ -8,8 +8,11 @@
 It generates a corpus of photo-like 12 MP JPEGs (4240x2832, smooth colour
 fields and fine grain, as ``benchmarks/systems.py`` makes them; cached in
 ``benchmarks/.corpus/warm``), starts a redis-server with the test harness and
-measures, each as the median of ``--repeat`` runs with the thumbnails deleted
-before every run:
+measures in ``--repeat`` rounds, with the thumbnails deleted before every run.
+Each round measures every figure below once, one after the other, so that a
+slower minute on this shared machine slows both sides of a ratio alike; the
+figures printed are medians of the rounds' times, and ratios medians of the
+rounds' ratios:
 
 1. ``--enqueue --wait`` on 1 and then 2 RQ worker processes (django-tasks-rq,
    ``SimpleWorker``), 200x200 crops, ``--batch-size`` sources per task (default:
@@ -28,7 +31,8 @@ before every run:
    says how far restthumbs is from the least Pillow can do, and what one thread
    can reach at all;
 4. sorl-thumbnail's ``get_thumbnail`` in a loop over the same corpus (200x200,
-   crop centre, its cached_db key-value store on SQLite), in its own process:
+   crop centre, its cached_db key-value store on SQLite), in a process of its own
+   kept for the run (a warm-up pass, then one timed pass a round):
    restthumbs' one-size warm against it in thumbnails per second (target: >= 5),
    and the ceiling one thread has (sorl's time over the floor's).
 
@@ -123,10 +127,6 @@ def timed_warm(thumbnails: Path, *args: str) -> float:
     return elapsed
 
 
-def median_warm(thumbnails: Path, repeat: int, *args: str) -> float:
-    return statistics.median(timed_warm(thumbnails, *args) for _ in range(repeat))
-
-
 # -- the bare-Pillow floor, in this process ------------------------------------------------
 
 #: The thumbnails of ONE and THREE as (width, height, method), for the floor.
@@ -188,7 +188,13 @@ def floor_seconds(
 # -- sorl-thumbnail, in its own process -------------------------------------------------
 
 
-def sorl_worker(corpus: Path, count: int, repeat: int) -> dict[str, Any]:
+def sorl_worker(corpus: Path) -> None:
+    """Serve timed loops: one line on stdin, one pass timed, its seconds on stdout.
+
+    A process of its own (sorl's Django settings are not restthumbs'), kept for the
+    whole run so that its passes interleave with restthumbs' (see ``main``). The
+    first pass, untimed, is a warm-up: imports, caches.
+    """
     import django
     from django.conf import settings
 
@@ -211,32 +217,122 @@ def sorl_worker(corpus: Path, count: int, repeat: int) -> dict[str, Any]:
     media.mkdir()
     (media / "photos").symlink_to(corpus / "photos")  # sorl reads from the default storage
     photos = sorted((corpus / "photos").glob("photo-*.jpg"))
-    times = []
+
+    def one_pass() -> float:
+        shutil.rmtree(media / "cache", ignore_errors=True)
+        call_command("thumbnail", "clear", verbosity=0)
+        start = time.perf_counter()
+        for path in photos:
+            thumb = get_thumbnail(f"photos/{path.name}", "200x200", crop="center")
+            assert thumb.width == 200, thumb.width
+        return time.perf_counter() - start
+
     try:
-        for run in range(repeat + 1):  # the first is a warm-up: imports, caches
-            shutil.rmtree(media / "cache", ignore_errors=True)
-            call_command("thumbnail", "clear", verbosity=0)
-            start = time.perf_counter()
-            for path in photos:
-                thumb = get_thumbnail(f"photos/{path.name}", "200x200", crop="center")
-                assert thumb.width == 200, thumb.width
-            if run:
-                times.append(time.perf_counter() - start)
+        one_pass()
+        print(json.dumps({"ready": len(photos)}), flush=True)
+        for _line in sys.stdin:
+            print(json.dumps({"seconds": one_pass()}), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"seconds": statistics.median(times), "count": len(photos)}
 
 
-def run_sorl(corpus: Path, count: int, repeat: int) -> dict[str, Any]:
-    argv = [sys.executable, __file__, "--sorl-worker", str(corpus), str(count), str(repeat)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"sorl worker failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+class Sorl:
+    """The sorl worker process: ``timed()`` runs one pass there and returns its seconds."""
+
+    def __init__(self, corpus: Path) -> None:
+        argv = [sys.executable, __file__, "--sorl-worker", str(corpus)]
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.count = int(self._read()["ready"])
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"the sorl worker stopped (exit {self.process.wait()})")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def timed(self) -> float:
+        assert self.process.stdin is not None
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        return float(self._read()["seconds"])
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
 # -- the run ------------------------------------------------------------------------------
+
+
+def one_round(thumbnails: Path, photos: list[Path], sorl: Sorl) -> dict[str, float]:
+    """Every one-thread measurement once, in seconds for the whole corpus."""
+    return {
+        "one": timed_warm(thumbnails, *ONE),
+        "three": timed_warm(thumbnails, *THREE),
+        "alone_400": timed_warm(thumbnails, *THREE[3:6]),
+        "alone_800": timed_warm(thumbnails, *THREE[6:9]),
+        "one_two_threads": timed_warm(thumbnails, *ONE, "--workers", "2"),
+        "floor_decode_one": floor_seconds(photos, 1, FLOOR_ONE, encode=False),
+        "floor_one": floor_seconds(photos, 1, FLOOR_ONE),
+        "floor_decode_three": floor_seconds(photos, 1, FLOOR_THREE, encode=False),
+        "floor_three": floor_seconds(photos, 1, FLOOR_THREE),
+        "sorl": sorl.timed(),
+    }
+
+
+def report_rounds(rounds: list[dict[str, float]], n: int, results: dict[str, Any]) -> None:
+    """Print the medians of the rounds' times, and of their ratios, round by round."""
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    def ratio(top: str, bottom: str) -> float:
+        return statistics.median(r[top] / r[bottom] for r in rounds)
+
+    results["rounds"] = rounds
+    one, three = median("one"), median("three")
+    print(f"one size (200x200 crop): {one:.2f} s, {n / one:.1f} thumbnails/s")
+    two = median("one_two_threads")
+    print(f"  the same, --workers 2: {two:.2f} s, {n / two:.1f} thumbnails/s")
+    print(
+        f"one size alone: 400x400 crop {median('alone_400'):.2f} s, 800x800 fit "
+        f"{median('alone_800'):.2f} s"
+    )
+    print(f"three sizes in one pass: {three:.2f} s, {3 * n / three:.1f} thumbnails/s")
+    print(f"three sizes / one size (200x200 crop): {ratio('three', 'one'):.2f}x (target <= 1.4)")
+    print(f"three sizes / one size (400x400 crop): {ratio('three', 'alone_400'):.2f}x")
+    print(f"three sizes / one size (800x800 fit): {ratio('three', 'alone_800'):.2f}x")
+    by_one = statistics.median(
+        r["three"] / (r["one"] + r["alone_400"] + r["alone_800"]) for r in rounds
+    )
+    print(f"three sizes / the three one by one: {by_one:.2f}x")
+    ms = {k: 1000 * median(k) / n for k in rounds[0] if k.startswith("floor")}
+    print(
+        f"bare-Pillow floor, per photo: decode at 1/8 {ms['floor_decode_one']:.1f} ms, one size "
+        f"{ms['floor_one']:.1f} ms; decode at 1/4 {ms['floor_decode_three']:.1f} ms, three "
+        f"sizes {ms['floor_three']:.1f} ms"
+    )
+    print(f"  floor three sizes / floor one size: {ratio('floor_three', 'floor_one'):.2f}x")
+    print(
+        f"  restthumbs / floor: one size {ratio('one', 'floor_one'):.2f}x, three sizes "
+        f"{ratio('three', 'floor_three'):.2f}x"
+    )
+    sorl = median("sorl")
+    print(f"sorl-thumbnail get_thumbnail loop: {sorl:.2f} s, {n / sorl:.1f} thumbnails/s")
+    print(f"restthumbs warm, one thread / sorl: {ratio('sorl', 'one'):.2f}x (target >= 5)")
+    print(f"restthumbs warm, --workers 2 / sorl: {ratio('sorl', 'one_two_threads'):.2f}x")
+    print(
+        f"  one thread's ceiling: sorl / the floor's decode alone "
+        f"{ratio('sorl', 'floor_decode_one'):.2f}x, / the floor's one size "
+        f"{ratio('sorl', 'floor_one'):.2f}x"
+    )
+    for key in ("sorl", "one", "floor_one"):
+        print(f"  rounds, {key}: " + " ".join(f"{r[key]:.2f}" for r in rounds) + " s")
 
 
 def main() -> None:
@@ -246,11 +342,10 @@ def main() -> None:
     parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="sources per task"
     )
-    parser.add_argument("--sorl-worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--sorl-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sorl_worker:
-        corpus, count, repeat = args.sorl_worker
-        print(json.dumps(sorl_worker(Path(corpus), int(count), int(repeat))))
+        sorl_worker(Path(args.sorl_worker))
         return
 
     from testsuite import harness
@@ -277,81 +372,41 @@ def main() -> None:
 
             django.setup()
 
-            # 1. one and two RQ worker processes
-            per_second = {}
+            # 1. one and two RQ worker processes, alternately, started afresh each round
+            enqueue = ["--enqueue", "--wait", "--batch-size", str(args.batch_size)]
+            times: dict[int, list[float]] = {1: [], 2: []}
+            rss: dict[int, list[float]] = {}
+            for _ in range(args.repeat):
+                for workers in (1, 2):
+                    with task_harness.rq_workers(project, workers) as started:
+                        timed_warm(thumbnails, "64x64", "crop", "jpg", *enqueue)  # warm-up
+                        times[workers].append(timed_warm(thumbnails, *ONE, *enqueue))
+                        rss[workers] = [round(vm_hwm_mb(w.pid), 1) for w in started]
             for workers in (1, 2):
-                with task_harness.rq_workers(project, workers) as started:
-                    enqueue = ["--enqueue", "--wait", "--batch-size", str(args.batch_size)]
-                    timed_warm(thumbnails, "64x64", "crop", "jpg", *enqueue)  # warm-up
-                    seconds = median_warm(thumbnails, args.repeat, *ONE, *enqueue)
-                    per_second[workers] = n / seconds
-                    rss = [round(vm_hwm_mb(w.pid), 1) for w in started]
+                seconds = statistics.median(times[workers])
                 print(
-                    f"{workers} worker(s): {seconds:.2f} s, {per_second[workers]:.1f} "
-                    f"thumbnails/s; peak RSS per worker {rss} MB"
+                    f"{workers} worker(s): {seconds:.2f} s, {n / seconds:.1f} thumbnails/s "
+                    f"(rounds: {' '.join(f'{t:.2f}' for t in times[workers])} s); "
+                    f"peak RSS per worker {rss[workers]} MB"
                 )
-                results[f"workers_{workers}"] = {"seconds": seconds, "rss_mb": rss}
-            ratio = per_second[2] / per_second[1]
+                results[f"workers_{workers}"] = {"seconds": times[workers], "rss_mb": rss[workers]}
+            ratio = statistics.median(a / b for a, b in zip(times[1], times[2], strict=True))
             results["workers_ratio"] = ratio
-            print(f"2 workers / 1 worker: {ratio:.2f}x (target >= 1.8)")
+            print(f"2 workers / 1 worker: {ratio:.2f}x (target >= 1.8; median of the rounds)")
 
-            # 2. one size, three sizes in one pass (this process, one thread)
+            # 2-4. In rounds: each round measures every one-thread figure once, and
+            # sorl's loop once in its own process, so that a slower minute on this
+            # shared machine slows both sides of a ratio alike. Medians of the rounds.
             timed_warm(thumbnails, "64x64", "crop", "jpg")  # warm-up
-            one = median_warm(thumbnails, args.repeat, *ONE)
-            three = median_warm(thumbnails, args.repeat, *THREE)
-            alone = {
-                " ".join(THREE[i : i + 3]): median_warm(thumbnails, args.repeat, *THREE[i : i + 3])
-                for i in (3, 6)
-            }
-            threads = median_warm(thumbnails, args.repeat, *ONE, "--workers", "2")
-            results.update(one_size=one, three_sizes=three, alone=alone, sizes_ratio=three / one)
-            results["one_size_two_threads"] = threads
-            print(f"one size (200x200 crop): {one:.2f} s, {n / one:.1f} thumbnails/s")
-            print(f"  the same, --workers 2: {threads:.2f} s, {n / threads:.1f} thumbnails/s")
-            for spec, seconds in alone.items():
-                print(f"one size ({spec}) alone: {seconds:.2f} s")
-            print(f"three sizes in one pass: {three:.2f} s, {3 * n / three:.1f} thumbnails/s")
-            print(f"three sizes / one size (200x200 crop): {three / one:.2f}x (target <= 1.4)")
-            for spec, seconds in alone.items():
-                print(f"three sizes / one size ({spec}): {three / seconds:.2f}x")
-            print(f"three sizes / the three one by one: {three / (one + sum(alone.values())):.2f}x")
-
-    # 3. the bare-Pillow floor of the same work, one thread
-    photos = sorted((corpus / "photos").glob("photo-*.jpg"))
-    floor = {
-        "decode_one": floor_seconds(photos, args.repeat, FLOOR_ONE, encode=False),
-        "one": floor_seconds(photos, args.repeat, FLOOR_ONE),
-        "decode_three": floor_seconds(photos, args.repeat, FLOOR_THREE, encode=False),
-        "three": floor_seconds(photos, args.repeat, FLOOR_THREE),
-    }
-    results["floor"] = floor
-    ms = {key: 1000 * value / n for key, value in floor.items()}
-    print(
-        f"bare-Pillow floor, per photo: decode at 1/8 {ms['decode_one']:.1f} ms, one size "
-        f"{ms['one']:.1f} ms; decode at 1/4 {ms['decode_three']:.1f} ms, three sizes "
-        f"{ms['three']:.1f} ms"
-    )
-    print(f"  floor three sizes / floor one size: {floor['three'] / floor['one']:.2f}x")
-    print(
-        f"  restthumbs one size / floor: {one / floor['one']:.2f}x; "
-        f"three sizes / floor: {three / floor['three']:.2f}x"
-    )
-
-    # 4. sorl-thumbnail
-    sorl = run_sorl(corpus, n, args.repeat)
-    sorl_rate = sorl["count"] / sorl["seconds"]
-    results.update(sorl=sorl, sorl_ratio=(n / one) / sorl_rate, load_after=load())
-    results["sorl_ratio_two_threads"] = (n / threads) / sorl_rate
-    print(
-        f"sorl-thumbnail get_thumbnail loop: {sorl['seconds']:.2f} s, {sorl_rate:.1f} thumbnails/s"
-    )
-    print(f"restthumbs warm, one thread / sorl: {(n / one) / sorl_rate:.1f}x (target >= 5)")
-    print(f"restthumbs warm, --workers 2 / sorl: {(n / threads) / sorl_rate:.1f}x")
-    print(
-        f"  one thread's ceiling: sorl / the floor's decode alone "
-        f"{sorl['seconds'] / floor['decode_one']:.2f}x, / the floor's one size "
-        f"{sorl['seconds'] / floor['one']:.2f}x"
-    )
+            photos = sorted((corpus / "photos").glob("photo-*.jpg"))
+            sorl = Sorl(corpus)
+            rounds: list[dict[str, float]] = []
+            try:
+                for _ in range(args.repeat):
+                    rounds.append(one_round(thumbnails, photos, sorl))
+            finally:
+                sorl.close()
+    report_rounds(rounds, n, results)
     print(f"load after: {load()}")
     print(json.dumps(results, indent=1, default=str))
 
