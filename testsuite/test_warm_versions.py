@@ -171,3 +171,36 @@ def test_a_batch_without_versions_still_warms(
     counts = run(["a.jpg"], [["20x20", "crop", "jpg"]])
     assert counts["rendered"] == 1
     assert files_under(thumbs_dir) == [thumbnail("a.jpg", "20x20").name]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resumed_versioned_run_finishes_the_versions_of_its_last_file(
+    media: Path, thumbs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two rows share one file with two versions; the run stops between them. The state
+    names the file, and the resumed run looks at it again: one skipped, one rendered."""
+    first = Photo.objects.create(title="a", image=ContentFile(images.jpeg_bytes((60, 40)), "a.jpg"))
+    Photo.objects.create(title="b", image=first.image.name)  # a later updated_at
+    rows = list(Photo.objects.order_by("updated_at"))
+    state = tmp_path / "warm.json"
+    real = runner.warm_source
+    calls: list[str | None] = []
+
+    def interrupted(path: str, specs: Any, version: str | None = None) -> Any:
+        calls.append(version)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(path, specs, version)
+
+    args = ["--field", "gallery.Photo.image", "--version-field", "updated_at"]
+    monkeypatch.setattr("restthumbs.warming.runner.warm_source", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        warm(*args, "--resume", str(state))
+    assert json.loads(state.read_text())["after"] == first.image.name
+    monkeypatch.undo()
+
+    summary = warm(*args, "--resume", str(state))
+
+    assert "Rendered 1, skipped 1, failed 0." in summary
+    wanted = [thumbnail(p.image, "20x20", version=p.updated_at).name for p in rows]
+    assert files_under(thumbs_dir) == sorted(wanted)

@@ -75,23 +75,28 @@ def referenced_versions(
     two versions give both. A value that is no version (a float, a string with a dot)
     is given as its ``str()``, so that warming that source fails and says why.
     """
-    model, column, rows = _referencing_rows(label, prefix, after)
+    # From ``after`` itself on: a resumed run's state names the last file finished, and
+    # another version of that file may not have been; its finished ones are skipped
+    # as stored.
+    model, column, rows = _referencing_rows(label, prefix, after, inclusive=True)
     version_column = getattr(model._meta.get_field(version_field), "attname", version_field)
     pairs = rows.order_by(column, version_column).values_list(column, version_column).distinct()
     for name, value in pairs.iterator(chunk_size=CHUNK_SIZE):
         yield name, _version_text(value)
 
 
-def _referencing_rows(label: str, prefix: str, after: str) -> tuple[type[Model], str, Any]:
+def _referencing_rows(
+    label: str, prefix: str, after: str, *, inclusive: bool = False
+) -> tuple[type[Model], str, Any]:
     """The model, the file column and the rows whose file is set (below ``prefix``, after
-    ``after``)."""
+    ``after``, or from it on if ``inclusive``)."""
     model, field = resolve_field(label)
     column = field.attname
     rows = model._default_manager.exclude(**{f"{column}__isnull": True}).exclude(**{column: ""})
     if prefix:
         rows = rows.filter(**{f"{column}__startswith": f"{prefix}/"})
     if after:
-        rows = rows.filter(**{f"{column}__gt": after})
+        rows = rows.filter(**{f"{column}__gte" if inclusive else f"{column}__gt": after})
     return model, column, rows
 
 
