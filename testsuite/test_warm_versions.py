@@ -204,3 +204,13 @@ def test_a_resumed_versioned_run_finishes_the_versions_of_its_last_file(
     assert "Rendered 1, skipped 1, failed 0." in summary
     wanted = [thumbnail(p.image, "20x20", version=p.updated_at).name for p in rows]
     assert files_under(thumbs_dir) == sorted(wanted)
+
+
+def test_an_invalid_version_from_call_command_keywords_is_refused(
+    write_source: Callable[..., Path], thumbs_dir: Path
+) -> None:
+    """``call_command(version=...)`` skips argparse: the command checks it again."""
+    write_source("a.jpg", images.photo((60, 40)))
+    with pytest.raises(CommandError, match="Invalid version 'a b'"):
+        call_command("thumbnails_warm", "20x20", "crop", "jpg", version="a b", stdout=io.StringIO())
+    assert files_under(thumbs_dir) == []

@@ -110,30 +110,6 @@ def _version_text(value: Any) -> str | None:
         return str(value)
 
 
-def version_field_option(label: str | None, version_field: str | None) -> str | None:
-    """``thumbnails_warm --version-field``, checked before any work: a concrete field of
-    the model ``--field`` names (its value is each row's version)."""
-    from django.core.management.base import CommandError
-
-    if not version_field:
-        return None
-    if not label:
-        raise CommandError("--version-field reads the rows --field names; give --field too.")
-    model, _field = resolve_field(label)
-    try:
-        field = model._meta.get_field(version_field)
-    except FieldDoesNotExist as e:
-        raise CommandError(
-            f"--version-field: {model._meta.label} has no field {version_field!r}."
-        ) from e
-    if not getattr(field, "concrete", False) or field.many_to_many or field.one_to_many:
-        raise CommandError(
-            f"--version-field: {model._meta.label}.{version_field} is not a column of its "
-            "table (use a field such as updated_at, a revision number or a content hash)."
-        )
-    return version_field
-
-
 def field_option(label: str | None, since: str | None) -> str | None:
     """``thumbnails_warm --field``, checked before any work: ``None``, or a label naming a
     file field. ``--since`` (a time of the storage's files) does not go with it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, time
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandParser
@@ -62,6 +63,50 @@ def _version(value: str) -> str:
         return validate_version(value)
     except ThumbnailError as e:
         raise argparse.ArgumentTypeError(e.message) from e
+
+
+def version_options(options: dict[str, Any], field: str | None) -> tuple[str | None, str | None]:
+    """``--version`` and ``--version-field``, checked before any work.
+
+    ``--version`` again (``call_command(version=...)`` skips argparse's check);
+    ``--version-field`` must name a column of the model ``--field`` names.
+    """
+    from django.core.exceptions import FieldDoesNotExist
+    from django.core.management.base import CommandError
+
+    from ..exceptions import ThumbnailError
+    from ..invalidation.fields import resolve_field
+    from ..spec import validate_version
+
+    version, version_field = options.get("version"), options.get("version_field")
+    if version is not None:
+        try:
+            validate_version(version)
+        except ThumbnailError as e:
+            raise CommandError(e.message) from e
+    if not version_field:
+        return version, None
+    if version is not None:
+        raise CommandError(_("Give --version or --version-field, not both."))
+    if not field:
+        raise CommandError(_("--version-field reads the rows --field names; give --field too."))
+    model, _field = resolve_field(field)
+    try:
+        column = model._meta.get_field(version_field)
+    except FieldDoesNotExist as e:
+        raise CommandError(
+            _("--version-field: %(model)s has no field %(field)r.")
+            % {"model": model._meta.label, "field": version_field}
+        ) from e
+    if not getattr(column, "concrete", False) or column.many_to_many or column.one_to_many:
+        raise CommandError(
+            _(
+                "--version-field: %(model)s.%(field)s is not a column of its table (use a "
+                "field such as updated_at, a revision number or a content hash)."
+            )
+            % {"model": model._meta.label, "field": version_field}
+        )
+    return None, version_field
 
 
 def add_warm_options(parser: CommandParser) -> None:

@@ -22,15 +22,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from restthumbs.exceptions import ThumbnailError
-from restthumbs.invalidation.fields import (
-    field_option,
-    referenced_sources,
-    referenced_versions,
-    version_field_option,
-)
+from restthumbs.invalidation.fields import field_option, referenced_sources, referenced_versions
 from restthumbs.spec import validate_source_path
 from restthumbs.storage import source_storage
-from restthumbs.warming.options import add_warm_options, parse_since, positive_int
+from restthumbs.warming.options import (
+    add_warm_options,
+    parse_since,
+    positive_int,
+    version_options,
+)
 from restthumbs.warming.passes import FAILED, RENDERED, SourceOutcome
 from restthumbs.warming.progress import Counter, Progress
 from restthumbs.warming.runner import MAX_LISTED_FAILURES, Batch, enqueue_all, run_here
@@ -85,10 +85,7 @@ class Command(VersionedCommand):
             raise CommandError(_("--wait goes with --enqueue."))
         prefix = clean_prefix(options["prefix"])
         self.field = field_option(options.get("field"), options.get("since"))
-        self.version: str | None = options.get("version")
-        self.version_field = version_field_option(self.field, options.get("version_field"))
-        if self.version is not None and self.version_field:
-            raise CommandError(_("Give --version or --version-field, not both."))
+        self.version, self.version_field = version_options(options, self.field)
         try:
             since = parse_since(options["since"]) if options["since"] else None
         except argparse.ArgumentTypeError as e:  # from call_command(since=...)
