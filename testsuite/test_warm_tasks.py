@@ -89,6 +89,12 @@ def renders(*logs: Path) -> list[tuple[int, str]]:
     return found
 
 
+def write_jpegs(sources: Path, paths: list[str]) -> None:
+    for path in paths:
+        (sources / path).parent.mkdir(parents=True, exist_ok=True)
+        (sources / path).write_bytes(images.jpeg_bytes((320, 240)))
+
+
 def spec_args() -> list[str]:
     return [word for spec in SPECS for word in spec]
 
@@ -170,9 +176,7 @@ def test_enqueue_without_waiting_hands_the_work_over(
 ) -> None:
     sources, thumbnails = dirs
     paths = [f"later/{i}.jpg" for i in range(5)]
-    for path in paths:
-        (sources / path).parent.mkdir(parents=True, exist_ok=True)
-        (sources / path).write_bytes(images.jpeg_bytes((320, 240)))
+    write_jpegs(sources, paths)
 
     done = task_harness.manage(
         project, "thumbnails_warm", *spec_args(), "--prefix", "later", "--enqueue",
@@ -193,9 +197,7 @@ def test_versions_travel_to_the_workers(
     """``--version``: the workers render the versioned names (the version is a task argument)."""
     sources, thumbnails = dirs
     paths = [f"versioned/{i}.jpg" for i in range(4)]
-    for path in paths:
-        (sources / path).parent.mkdir(parents=True, exist_ok=True)
-        (sources / path).write_bytes(images.jpeg_bytes((320, 240)))
+    write_jpegs(sources, paths)
 
     done = task_harness.manage(
         project, "thumbnails_warm", *spec_args(), "--prefix", "versioned", "--version", "r9",

@@ -220,17 +220,15 @@ def test_an_interrupted_run_resumes_where_it_stopped(
         run("40x30", "crop", "png", "--resume", str(resume))
     stdout, _ = run("40x30", "crop", "jpg", "--resume", str(resume), verbosity=2)
 
-    # The walk starts after 02.jpg (04.jpg may have been rendered by the thread
-    # that was still working when the first run stopped: it is then skipped).
+    # The walk starts after 02.jpg. 04.jpg and 05.jpg may have been rendered by the
+    # thread that went on taking queued sources while the first run was stopping
+    # (the executor cancels only what no thread has started): they are then skipped.
     assert [line.split(" ")[1] for line in stdout.splitlines()[:3]] == [
         "03.jpg:",
         "04.jpg:",
         "05.jpg:",
     ]
-    assert {
-        name_of("03.jpg", "40x30", "crop", "jpg"),
-        name_of("05.jpg", "40x30", "crop", "jpg"),
-    } <= set(renders)
+    assert name_of("03.jpg", "40x30", "crop", "jpg") in renders
     assert files_under(thumbs_dir) == sorted(name_of(p, "40x30", "crop", "jpg") for p in paths)
     assert not resume.exists()  # finished: the next run starts over
 

@@ -54,17 +54,6 @@ def _since(value: str) -> str:
     return value
 
 
-def _version(value: str) -> str:
-    """argparse type for ``--version``: a version as the URL spells it."""
-    from ..exceptions import ThumbnailError
-    from ..spec import validate_version
-
-    try:
-        return validate_version(value)
-    except ThumbnailError as e:
-        raise argparse.ArgumentTypeError(e.message) from e
-
-
 def version_options(options: dict[str, Any], field: str | None) -> tuple[str | None, str | None]:
     """``--version`` and ``--version-field``, checked before any work.
 
@@ -132,16 +121,6 @@ def add_warm_options(parser: CommandParser) -> None:
         help=_(
             "Warm the files a model's file field references now (e.g. gallery.Photo.image) "
             "instead of walking the source storage: a replaced file is not warmed again."
-        ),
-    )
-    parser.add_argument(
-        "--version",
-        metavar="V",
-        type=_version,
-        default=None,
-        help=_(
-            "Warm the URLs that carry this version (the tag's version=...): 1 to 64 ASCII "
-            "letters, digits, '-' or '_'."
         ),
     )
     parser.add_argument(

@@ -38,7 +38,7 @@ from restthumbs.warming.sources import Source, stream_sources
 from restthumbs.warming.specs import WarmSpec, parse_specs
 from restthumbs.warming.state import ResumeState, StateMismatch
 
-from ..arguments import VersionedCommand, add_spec
+from ..arguments import VersionedCommand, add_spec, add_version
 
 __all__ = ["Command", "positive_int"]
 
@@ -63,6 +63,10 @@ class Command(VersionedCommand):
             ),
         )
         add_warm_options(parser)
+        add_version(
+            parser,
+            _("Warm the URLs that carry this version (the tag's version=...)."),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         words = [options["size"], options.get("method"), options.get("ext")]
